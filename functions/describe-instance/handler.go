@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/asgdns/asgdns/workflow"
+	"github.com/asgdns/asgdns/workflow/config"
+)
+
+// ec2API is the one EC2 call this step makes.
+type ec2API interface {
+	DescribeInstances(ctx context.Context, params *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+}
+
+var _ ec2API = (*ec2.Client)(nil)
+
+// Handler is the DescribeInstance step.
+type Handler struct {
+	EC2      ec2API
+	Defaults config.Settings
+	Log      *slog.Logger
+}
+
+// gone are the instance states in which there is nothing left to register.
+var gone = []string{"shutting-down", "terminated"}
+
+// Handle validates the event and returns the InstanceResult for $.instance.
+// Events that need no DNS work return Action none without calling AWS.
+func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.InstanceResult, error) {
+	req, err := workflow.DecodeRequest(payload)
+	if err != nil {
+		h.Log.ErrorContext(ctx, "invalid input", slog.Any("error", err))
+		return nil, err
+	}
+	plan, err := workflow.PlanFor(req.State.Event)
+	if err != nil {
+		h.Log.ErrorContext(ctx, "invalid event", slog.String("execution", req.Execution), slog.Any("error", err))
+		return nil, err
+	}
+	log := h.Log.With(workflow.LogAttrs(req, plan)...)
+	res := &workflow.InstanceResult{
+		Action: plan.Action, Reason: plan.Reason, Complete: plan.Complete(), Transition: plan.Transition,
+		InstanceID: plan.InstanceID, ASG: plan.ASG, OnFailure: h.Defaults.OnFailure,
+	}
+	if plan.Action == workflow.ActionNone {
+		// Nothing to register, so configuration is not read: a bad
+		// override must not fail (and so abandon) a warm-pool instance.
+		log.InfoContext(ctx, "no DNS work", slog.String("reason", plan.Reason))
+		return res, nil
+	}
+	settings, err := h.Defaults.WithMetadata(plan.ASG, plan.Metadata)
+	if err != nil {
+		log.ErrorContext(ctx, "invalid configuration", slog.Any("error", err))
+		return nil, err
+	}
+	res.OnFailure = settings.OnFailure
+
+	ctx, cancel := workflow.WithHeadroom(ctx)
+	defer cancel()
+	out, err := h.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{plan.InstanceID}})
+	if err != nil {
+		err = workflow.FromAWS("ec2:DescribeInstances "+plan.InstanceID, err,
+			"allow ec2:DescribeInstances to the DescribeInstance function's role")
+		log.ErrorContext(ctx, "describe instance failed", slog.Any("error", err))
+		return nil, err
+	}
+	inst, err := onlyInstance(out, plan.InstanceID)
+	if err != nil {
+		log.ErrorContext(ctx, "instance not usable", slog.Any("error", err))
+		return nil, err
+	}
+	res.PrivateIP = aws.ToString(inst.PrivateIpAddress)
+	res.IPv6 = aws.ToString(inst.Ipv6Address)
+	if inst.Placement != nil {
+		res.AZ = aws.ToString(inst.Placement.AvailabilityZone)
+	}
+	if inst.State != nil {
+		res.State = string(inst.State.Name)
+	}
+	if plan.Action == workflow.ActionRegister {
+		if slices.Contains(gone, res.State) {
+			return nil, notFound(plan.InstanceID, "is "+res.State+": there is nothing to register")
+		}
+		if res.PrivateIP == "" {
+			return nil, notFound(plan.InstanceID, "has no private IPv4 address: asgdns registers A records")
+		}
+	}
+	tags := make(map[string]string, len(inst.Tags))
+	for _, t := range inst.Tags {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	record, err := settings.Record(config.Instance{ID: plan.InstanceID, ASG: plan.ASG, AZ: res.AZ, Tags: tags})
+	if err != nil {
+		log.ErrorContext(ctx, "invalid hostname", slog.Any("error", err))
+		return nil, err
+	}
+	res.Record = &record
+	res.Target = &workflow.Target{
+		DCInstanceIDs: settings.DCInstanceIDs, DCPlatform: settings.DCPlatform, DocumentName: settings.DocumentName,
+	}
+	log.InfoContext(ctx, "instance described", slog.String("action", string(res.Action)),
+		slog.String("fqdn", record.FQDN), slog.String("ip", res.PrivateIP))
+	return res, nil
+}
+
+func onlyInstance(out *ec2.DescribeInstancesOutput, id string) (*types.Instance, error) {
+	for _, r := range out.Reservations {
+		for i := range r.Instances {
+			if aws.ToString(r.Instances[i].InstanceId) == id {
+				return &r.Instances[i], nil
+			}
+		}
+	}
+	return nil, notFound(id, "is not returned by ec2:DescribeInstances")
+}
+
+func notFound(id, reason string) error {
+	return &workflow.InstanceNotFound{Problem: workflow.Problem{
+		Field: "instance", Value: id, Reason: reason,
+		Fix: "nothing to do if the instance is gone; replay the execution if it was a transient EC2 state",
+	}}
+}

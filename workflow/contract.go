@@ -1,0 +1,223 @@
+// Package workflow is the data contract of the asgdns state machine: the
+// event that starts an execution, the state document each step adds its
+// result to, and the error types the state machine routes on.
+//
+// The state document reads top to bottom in the Step Functions console:
+//
+//	{ ...the EventBridge event as delivered...,
+//	  "instance":   DescribeInstance's InstanceResult,
+//	  "session":    AssumeRole's SessionResult,
+//	  "command":    SendCommand's CommandResult,
+//	  "invocation": WaitForCommand's InvocationResult,
+//	  "error":      what a Catch recorded, when something failed,
+//	  "lifecycle":  CompleteLifecycle's LifecycleResult }
+//
+// No field anywhere in it holds secret material.
+package workflow
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event is an EventBridge event as delivered. Detail stays raw: its shape
+// depends on detail-type, and Step Functions hands it on untouched.
+type Event struct {
+	Version    string          `json:"version"`
+	ID         string          `json:"id"`
+	DetailType string          `json:"detail-type"`
+	Source     string          `json:"source"`
+	Account    string          `json:"account"`
+	Time       string          `json:"time"`
+	Region     string          `json:"region"`
+	Resources  []string        `json:"resources"`
+	Detail     json.RawMessage `json:"detail"`
+}
+
+// LifecycleActionDetail is the detail of "EC2 Instance-launch Lifecycle
+// Action" and "EC2 Instance-terminate Lifecycle Action" events. Origin,
+// Destination and NotificationMetadata are optional (older events lack
+// them); pointers keep "absent" apart from "empty" so events round-trip.
+type LifecycleActionDetail struct {
+	LifecycleActionToken string  `json:"LifecycleActionToken"`
+	AutoScalingGroupName string  `json:"AutoScalingGroupName"`
+	LifecycleHookName    string  `json:"LifecycleHookName"`
+	EC2InstanceID        string  `json:"EC2InstanceId"`
+	LifecycleTransition  string  `json:"LifecycleTransition"`
+	NotificationMetadata *string `json:"NotificationMetadata,omitempty"`
+	Origin               *string `json:"Origin,omitempty"`
+	Destination          *string `json:"Destination,omitempty"`
+}
+
+// InstanceLaunchDetail is the detail of "EC2 Instance Launch Successful"
+// (and the other activity events on the same page of the event reference).
+type InstanceLaunchDetail struct {
+	StatusCode           string            `json:"StatusCode"`
+	Description          string            `json:"Description"`
+	AutoScalingGroupName string            `json:"AutoScalingGroupName"`
+	ActivityID           string            `json:"ActivityId"`
+	Details              map[string]string `json:"Details"`
+	RequestID            string            `json:"RequestId"`
+	StatusMessage        string            `json:"StatusMessage"`
+	EndTime              string            `json:"EndTime"`
+	EC2InstanceID        string            `json:"EC2InstanceId"`
+	StartTime            string            `json:"StartTime"`
+	Cause                string            `json:"Cause"`
+}
+
+// Request is what every Task hands its Lambda: the state document so far and
+// the name of the execution it belongs to (from the context object,
+// $$.Execution.Name), which names sessions and commands for traceability.
+type Request struct {
+	Execution string `json:"execution"`
+	State     State  `json:"state"`
+}
+
+// State is the state document: the event plus each step's result.
+type State struct {
+	Event
+	Instance   *InstanceResult   `json:"instance,omitempty"`
+	Session    *SessionResult    `json:"session,omitempty"`
+	Command    *CommandResult    `json:"command,omitempty"`
+	Invocation *InvocationResult `json:"invocation,omitempty"`
+	Error      *CaughtError      `json:"error,omitempty"`
+	Lifecycle  *LifecycleResult  `json:"lifecycle,omitempty"`
+}
+
+// Action is what the workflow does with DNS for an event.
+type Action string
+
+// The actions.
+const (
+	ActionRegister   Action = "register"
+	ActionDeregister Action = "deregister"
+	ActionNone       Action = "none"
+)
+
+// Transition is the lifecycle transition in short form.
+type Transition string
+
+// The transitions.
+const (
+	TransitionLaunch    Transition = "launch"
+	TransitionTerminate Transition = "terminate"
+)
+
+// FailurePolicy is the LifecycleActionResult used when DNS work failed.
+type FailurePolicy string
+
+// The lifecycle action results.
+const (
+	Continue FailurePolicy = "CONTINUE"
+	Abandon  FailurePolicy = "ABANDON"
+)
+
+// InstanceResult is DescribeInstance's output ($.instance): what to do, why,
+// for which instance, and the record it derived.
+type InstanceResult struct {
+	// Action is register, deregister or none; Reason says why in words.
+	Action Action `json:"action"`
+	Reason string `json:"reason"`
+	// Complete is true when a lifecycle action waits for completion (the
+	// event carried a LifecycleActionToken).
+	Complete   bool       `json:"complete"`
+	Transition Transition `json:"transition,omitempty"`
+	InstanceID string     `json:"instanceId,omitempty"`
+	ASG        string     `json:"asg,omitempty"`
+	// Facts read from EC2; empty when Action is none.
+	PrivateIP string `json:"privateIp,omitempty"`
+	IPv6      string `json:"ipv6,omitempty"`
+	AZ        string `json:"availabilityZone,omitempty"`
+	State     string `json:"state,omitempty"`
+	// Record and Target are set when there is DNS work to do.
+	Record *Record `json:"record,omitempty"`
+	Target *Target `json:"target,omitempty"`
+	// OnFailure is the lifecycle result to use if the DNS work fails.
+	OnFailure FailurePolicy `json:"onFailure"`
+}
+
+// Record is the DNS record asgdns manages for an instance.
+type Record struct {
+	Hostname string `json:"hostname"`
+	Zone     string `json:"zone"`
+	FQDN     string `json:"fqdn"`
+	TTL      int    `json:"ttl"`
+	PTR      bool   `json:"ptr"`
+}
+
+// Target is where the DNS command runs: the DCs in the order they are tried,
+// their platform (which step of the document runs), and the SSM document.
+// The shared-services role is a deployment setting; SessionResult shows it.
+type Target struct {
+	DCInstanceIDs []string `json:"dcInstanceIds"`
+	DCPlatform    string   `json:"dcPlatform"`
+	DocumentName  string   `json:"documentName"`
+}
+
+// SessionResult is AssumeRole's output ($.session): the parameters of the
+// cross-account session, never its credentials.
+type SessionResult struct {
+	RoleARN        string    `json:"roleArn"`
+	AssumedRoleARN string    `json:"assumedRoleArn"`
+	Account        string    `json:"account"`
+	SessionName    string    `json:"sessionName"`
+	SourceIdentity string    `json:"sourceIdentity"`
+	Expires        time.Time `json:"expires"`
+}
+
+// CommandResult is SendCommand's output ($.command).
+type CommandResult struct {
+	CommandID    string    `json:"commandId"`
+	DCInstanceID string    `json:"dcInstanceId"`
+	Step         string    `json:"step"`
+	DocumentName string    `json:"documentName"`
+	Action       Action    `json:"action"`
+	Attempt      int       `json:"attempt"`
+	SentAt       time.Time `json:"sentAt"`
+}
+
+// InvocationResult is WaitForCommand's output ($.invocation).
+type InvocationResult struct {
+	Done bool `json:"done"`
+	// Polls counts WaitForCommand invocations for this command, so the ASL
+	// can bound the loop and the wait can grow.
+	Polls int `json:"polls"`
+	// NextWaitSeconds is how long the ASL's Wait state should wait before
+	// the next poll when Done is false.
+	NextWaitSeconds int    `json:"nextWaitSeconds,omitempty"`
+	Status          string `json:"status"`
+	StatusDetails   string `json:"statusDetails,omitempty"`
+	ResponseCode    int    `json:"responseCode"`
+	// Result is the command's one-line machine-readable result, when it
+	// printed one.
+	Result *CommandOutcome `json:"result,omitempty"`
+	// Output is the tail of standard output and error, trimmed.
+	Output string `json:"output,omitempty"`
+}
+
+// CommandOutcome is the one-line JSON result the DNS command prints last on
+// stdout, e.g. {"asgdns":1,"outcome":"created","fqdn":"…","ip":"…"}.
+type CommandOutcome struct {
+	Outcome string `json:"outcome"`
+	FQDN    string `json:"fqdn,omitempty"`
+	IP      string `json:"ip,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// CaughtError is what a Catch with ResultPath $.error records: the error
+// name and, for Lambda errors, a JSON cause with errorMessage/errorType.
+type CaughtError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// LifecycleResult is CompleteLifecycle's output ($.lifecycle).
+type LifecycleResult struct {
+	// Completed is true when this call completed the lifecycle action.
+	Completed bool `json:"completed"`
+	// AlreadyCompleted is true when Auto Scaling had no active action left
+	// (completed elsewhere, or the hook timed out).
+	AlreadyCompleted bool          `json:"alreadyCompleted"`
+	Result           FailurePolicy `json:"result,omitempty"`
+	Reason           string        `json:"reason"`
+}

@@ -1,0 +1,122 @@
+package workflow
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// The SSM Command document's interface: its step names (one per DC
+// platform, chosen by precondition) and its parameters. Each parameter
+// reaches the script only as an environment variable SSM_<name>
+// (interpolationType ENV_VAR), and each value is checked here against the
+// same pattern the document declares as allowedPattern, before it is sent.
+const (
+	StepWindows = "manageWindowsDns"
+	StepLinux   = "manageLinuxDns"
+
+	ParamAction   = "action"
+	ParamHostname = "hostname"
+	ParamZone     = "zone"
+	ParamIPv4     = "ipv4Address"
+	ParamOwner    = "ownerInstanceId"
+	ParamTTL      = "ttl"
+	ParamPTR      = "ptr"
+)
+
+// ParamPatterns are the document parameters' allowedPattern values. They use
+// only syntax Go's regexp and Java's java.util.regex read the same way
+// (anchors, classes, bounded repeats), because SSM checks with both.
+var ParamPatterns = map[string]string{
+	ParamAction:   `^(register|deregister)$`,
+	ParamHostname: `^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`,
+	ParamZone:     `^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`,
+	ParamIPv4:     `^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$|^$`,
+	ParamOwner:    `^i-([0-9a-f]{8}|[0-9a-f]{17})$`,
+	ParamTTL:      `^[0-9]{1,5}$`,
+	ParamPTR:      `^(true|false)$`,
+}
+
+var compiledParamPatterns = func() map[string]*regexp.Regexp {
+	m := make(map[string]*regexp.Regexp, len(ParamPatterns))
+	for k, p := range ParamPatterns {
+		m[k] = regexp.MustCompile(p)
+	}
+	return m
+}()
+
+// StepFor returns the document step that runs on a DC platform.
+func StepFor(platform string) string {
+	if platform == "Linux" {
+		return StepLinux
+	}
+	return StepWindows
+}
+
+// DocumentParameters builds the SendCommand parameters for an action on an
+// instance's record, and checks every value against its allowedPattern. A
+// value that does not match is an InvalidHostname or InvalidEvent naming
+// the parameter; nothing is sent.
+func DocumentParameters(action Action, inst *InstanceResult) (map[string][]string, error) {
+	if inst == nil || inst.Record == nil {
+		return nil, &InvalidEvent{Problem{Field: "state.instance.record", Reason: "is missing",
+			Fix: "run DescribeInstance before SendCommand (check the state machine definition)"}}
+	}
+	ip := inst.PrivateIP
+	if action == ActionRegister && ip == "" {
+		return nil, &InvalidEvent{Problem{Field: "state.instance.privateIp", Reason: "is empty, so there is no address to register",
+			Fix: "replay from DescribeInstance"}}
+	}
+	if ip != "" {
+		if a, err := netip.ParseAddr(ip); err != nil || !a.Is4() {
+			return nil, &InvalidEvent{Problem{Field: "state.instance.privateIp", Value: ip, Reason: "is not an IPv4 address",
+				Fix: "replay from DescribeInstance"}}
+		}
+	}
+	params := map[string][]string{
+		ParamAction:   {string(action)},
+		ParamHostname: {inst.Record.Hostname},
+		ParamZone:     {inst.Record.Zone},
+		ParamIPv4:     {ip},
+		ParamOwner:    {inst.InstanceID},
+		ParamTTL:      {strconv.Itoa(inst.Record.TTL)},
+		ParamPTR:      {strconv.FormatBool(inst.Record.PTR)},
+	}
+	for name, values := range params {
+		if !compiledParamPatterns[name].MatchString(values[0]) {
+			p := Problem{Field: "document parameter " + name, Value: values[0],
+				Reason: fmt.Sprintf("does not match allowedPattern %s", ParamPatterns[name]),
+				Fix:    "replay from DescribeInstance, which derives valid values"}
+			if name == ParamHostname || name == ParamZone {
+				return nil, &InvalidHostname{p}
+			}
+			return nil, &InvalidEvent{p}
+		}
+	}
+	return params, nil
+}
+
+// ParseOutcome finds the DNS command's machine-readable result: the last line
+// of stdout that is a JSON object with an "asgdns" key, e.g.
+//
+//	{"asgdns":1,"outcome":"replaced","fqdn":"web-1.corp.example.com","ip":"10.0.0.5"}
+//
+// Outcomes: created, unchanged, replaced, deleted, absent (success);
+// not-owned, invalid, dns-error (failure). It returns nil when there is none.
+func ParseOutcome(stdout string) *CommandOutcome {
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		line := strings.TrimSpace(lines[i])
+		if !strings.HasPrefix(line, `{"asgdns":`) {
+			continue
+		}
+		var o CommandOutcome
+		if json.Unmarshal([]byte(line), &o) == nil && o.Outcome != "" {
+			return &o
+		}
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package workflow
+
+import (
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The error types below are the names Step Functions routes on. aws-lambda-go
+// reports the reflected type name of the returned error as errorType, so each
+// name here is exactly the string an ErrorEquals clause in the ASL matches.
+// Handlers return them unwrapped (a fmt.Errorf("%w") at the top would turn the
+// name into "wrapError").
+//
+// Terminal: InvalidEvent, InvalidConfig, InvalidHostname, InstanceNotFound,
+// AccessDenied, CommandRejected, CommandFailed.
+// Transient (the ASL retries them with backoff): Throttled, Unavailable.
+
+// Problem is what every routed error carries: which field or operation went
+// wrong, the offending value, and what the operator should do about it.
+type Problem struct {
+	// Field names the input field or AWS operation at fault, e.g.
+	// "detail.EC2InstanceId" or "ssm:SendCommand".
+	Field string
+	// Value is the offending value as received (quoted when printed).
+	Value string
+	// Reason says what is wrong with it.
+	Reason string
+	// Fix tells the operator what to do.
+	Fix string
+	// Err is the underlying cause, if any (an SDK error, say).
+	Err error
+}
+
+// maxShownValue bounds how much of an offending value an error message
+// repeats: enough to recognise it, not enough to flood a console.
+const maxShownValue = 80
+
+// Error renders "field "value": reason; fix: ...". The value is quoted with
+// every non-ASCII rune escaped, so newlines, quotes and unicode look-alikes
+// are visible for what they are.
+func (p Problem) Error() string {
+	msg := ""
+	if p.Field != "" {
+		msg = p.Field
+		if p.Value != "" || p.Reason == "" {
+			msg += " " + quote(p.Value)
+		}
+		msg += ": "
+	}
+	msg += p.Reason
+	if p.Err != nil {
+		msg += ": " + p.Err.Error()
+	}
+	if p.Fix != "" {
+		msg += "; fix: " + p.Fix
+	}
+	return msg
+}
+
+// Unwrap exposes the cause to errors.Is / errors.As.
+func (p Problem) Unwrap() error { return p.Err }
+
+func quote(v string) string {
+	if len(v) > maxShownValue {
+		cut := maxShownValue
+		for cut > 0 && !utf8.RuneStart(v[cut]) {
+			cut--
+		}
+		return strconv.QuoteToASCII(v[:cut]) + fmt.Sprintf("…(%d bytes)", len(v))
+	}
+	return strconv.QuoteToASCII(v)
+}
+
+// InvalidEvent: the execution input is not a usable Auto Scaling event
+// (malformed JSON, wrong source, missing or malformed fields). Terminal.
+type InvalidEvent struct{ Problem }
+
+// InvalidConfig: a stack default or a per-ASG NotificationMetadata override
+// is invalid. Terminal: fix the configuration and replay.
+type InvalidConfig struct{ Problem }
+
+// InvalidHostname: the hostname template, applied to this instance, does not
+// produce a valid DNS label. Terminal.
+type InvalidHostname struct{ Problem }
+
+// InstanceNotFound: the instance no longer exists or is not usable. Terminal.
+type InstanceNotFound struct{ Problem }
+
+// AccessDenied: an IAM or trust policy refused a call. Terminal.
+type AccessDenied struct{ Problem }
+
+// CommandRejected: SSM refused the command (document, version, parameters,
+// platform). Terminal: nothing ran.
+type CommandRejected struct{ Problem }
+
+// CommandFailed: the DNS command ran on the DC and failed. Terminal for this
+// attempt; the ASL may re-send it to the next DC.
+type CommandFailed struct{ Problem }
+
+// Throttled: an AWS API throttled us. Transient.
+type Throttled struct{ Problem }
+
+// Unavailable: a 5xx, a timeout, an unreachable DC, or a command invocation
+// that never appeared. Transient.
+type Unavailable struct{ Problem }
+
+// ErrorNames lists every routed error name, terminal first, for consistency
+// checks against the ASL.
+var ErrorNames = []string{
+	"InvalidEvent", "InvalidConfig", "InvalidHostname", "InstanceNotFound",
+	"AccessDenied", "CommandRejected", "CommandFailed",
+	"Throttled", "Unavailable",
+}
+
+// Transient reports whether the named error is worth retrying.
+func Transient(name string) bool { return name == "Throttled" || name == "Unavailable" }

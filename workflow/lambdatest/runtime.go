@@ -1,0 +1,177 @@
+// Package lambdatest runs a function's real main (lambda.Start) under a
+// fake Lambda Runtime API, so tests see exactly what aws-lambda-go reports:
+// the response payload, or the errorType and errorMessage Step Functions
+// would route on. It also answers AWS API calls with the wire-format errors
+// of each protocol, so the real SDK parses them.
+package lambdatest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// ChildEnv marks a test binary started as a Lambda function. A function's
+// TestMain calls its main() when this is set.
+const ChildEnv = "ASGDNS_LAMBDATEST_CHILD"
+
+// IsChild reports whether this process was started by Invoke.
+func IsChild() bool { return os.Getenv(ChildEnv) == "1" }
+
+// Result is what the function reported for one invocation.
+type Result struct {
+	// Payload is the response on success.
+	Payload json.RawMessage
+	// ErrorType and ErrorMessage are set when the function returned an
+	// error (or failed to initialise: then InitError is true).
+	ErrorType    string
+	ErrorMessage string
+	InitError    bool
+}
+
+const runtimePrefix = "/2018-06-01/runtime/"
+
+// Invoke starts the current test binary as the function (its TestMain must
+// call main() when IsChild), hands it one event through the Runtime API and
+// returns what it reported. env is added to the child's environment.
+func Invoke(t testing.TB, event []byte, env ...string) Result {
+	t.Helper()
+	done := make(chan Result, 1)
+	var delivered atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path := strings.TrimPrefix(r.URL.Path, runtimePrefix)
+		body, _ := io.ReadAll(r.Body)
+		switch {
+		case r.Method == http.MethodGet && path == "invocation/next":
+			if delivered.Swap(true) {
+				// One invocation per test: hold the function here until
+				// the test ends and kills it.
+				<-r.Context().Done()
+				return
+			}
+			w.Header().Set("Lambda-Runtime-Aws-Request-Id", "req-1")
+			w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(30*time.Second).UnixMilli(), 10))
+			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:111111111111:function:asgdns-test")
+			_, _ = w.Write(event)
+		case path == "invocation/req-1/response":
+			done <- Result{Payload: body}
+			w.WriteHeader(http.StatusAccepted)
+		case path == "invocation/req-1/error", path == "init/error":
+			var e struct {
+				Message string `json:"errorMessage"`
+				Type    string `json:"errorType"`
+			}
+			_ = json.Unmarshal(body, &e)
+			done <- Result{ErrorType: e.Type, ErrorMessage: e.Message, InitError: path == "init/error"}
+			w.WriteHeader(http.StatusAccepted)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), append(env,
+		ChildEnv+"=1",
+		"AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(srv.URL, "http://"),
+	)...)
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start function: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	}()
+	select {
+	case res := <-done:
+		return res
+	case err := <-exited:
+		exited <- err
+		// log.Fatal at init: aws-lambda-go never reached the Runtime API.
+		return Result{InitError: true, ErrorType: "exit", ErrorMessage: fmt.Sprintf("%v: %s", err, out.String())}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("function did not answer within 60s; output:\n%s", out.String())
+	}
+	return Result{}
+}
+
+// AWS answers every AWS API call with one error, in the wire format of the
+// protocol the request used (EC2 query, AWS query, or JSON 1.0/1.1), and
+// records the X-Amz-Target or Action of each call.
+type AWS struct {
+	*httptest.Server
+	mu    sync.Mutex
+	calls []string
+}
+
+func (a *AWS) record(call string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls = append(a.calls, call)
+}
+
+// Calls lists the operations called so far.
+func (a *AWS) Calls() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.calls...)
+}
+
+// ErrorServer starts an AWS endpoint that fails every call with code.
+func ErrorServer(t testing.TB, status int, code, message string) *AWS {
+	a := &AWS{}
+	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		if target := r.Header.Get("X-Amz-Target"); target != "" {
+			a.record(target)
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.Header().Set("X-Amzn-ErrorType", code)
+			w.WriteHeader(status)
+			_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": message})
+			return
+		}
+		action := r.Form.Get("Action")
+		a.record(action)
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(status)
+		if r.Form.Get("Version") == "2016-11-15" { // EC2's query dialect
+			fmt.Fprintf(w, `<Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error></Errors><RequestID>r-1</RequestID></Response>`, code, message)
+			return
+		}
+		fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`, code, message)
+	}))
+	t.Cleanup(a.Close)
+	return a
+}
+
+// Env returns the environment that points the SDK at this server.
+func (a *AWS) Env() []string { return SDKEnv(a.URL) }
+
+// SDKEnv returns the environment that points the SDK at endpoint with static,
+// obviously fake credentials, no retries and no shared config files.
+func SDKEnv(endpoint string) []string {
+	return []string{
+		"AWS_ENDPOINT_URL=" + endpoint,
+		"AWS_REGION=eu-west-1",
+		"AWS_ACCESS_KEY_ID=AKIDLAMBDATEST",
+		"AWS_SECRET_ACCESS_KEY=lambdatest-secret",
+		"AWS_MAX_ATTEMPTS=1",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+	}
+}

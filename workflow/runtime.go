@@ -1,0 +1,61 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+)
+
+// AWSConfig loads the standard SDK configuration (region, credentials,
+// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, profiles). It does no
+// network I/O: credentials are resolved on first use.
+//
+// Unless AWS_MAX_ATTEMPTS says otherwise, the SDK tries a call at most twice:
+// one quick retry absorbs a dropped connection, while sustained throttling
+// or an outage surfaces as Throttled / Unavailable so the ASL's declared
+// backoff handles it where operators can see it.
+func AWSConfig(ctx context.Context) (aws.Config, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if _, set := os.LookupEnv("AWS_MAX_ATTEMPTS"); !set {
+		opts = append(opts, awsconfig.WithRetryMaxAttempts(2))
+	}
+	return awsconfig.LoadDefaultConfig(ctx, opts...)
+}
+
+// Headroom is kept back from the Lambda deadline so a slow AWS call ends as a
+// routed Unavailable error rather than the runtime killing the function
+// (which Step Functions would see as an opaque timeout).
+const Headroom = 500 * time.Millisecond
+
+// WithHeadroom returns ctx with its deadline moved Headroom earlier.
+func WithHeadroom(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, d.Add(-Headroom))
+	}
+	return context.WithCancel(ctx)
+}
+
+// LogAttrs are the attributes every log line of an execution carries.
+func LogAttrs(req Request, p Plan) []any {
+	return []any{slog.String("execution", req.Execution), slog.String("instanceId", p.InstanceID), slog.String("asg", p.ASG)}
+}
+
+// Step adapts a step's handler to aws-lambda-go's lambda.Handler, so the
+// handler receives the raw payload: a malformed one becomes InvalidEvent
+// instead of the runtime's own unmarshal error, which no Catch would name.
+// Errors pass through unwrapped, keeping their type name.
+type Step[T any] func(ctx context.Context, payload []byte) (T, error)
+
+// Invoke implements lambda.Handler.
+func (s Step[T]) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	out, err := s(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
+}
