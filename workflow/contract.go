@@ -178,7 +178,10 @@ type CommandResult struct {
 
 // InvocationResult is WaitForCommand's output ($.invocation).
 type InvocationResult struct {
-	Done bool `json:"done"`
+	// CommandID is the command these polls are for; a re-sent command
+	// starts counting Polls afresh.
+	CommandID string `json:"commandId"`
+	Done      bool   `json:"done"`
 	// Polls counts WaitForCommand invocations for this command, so the ASL
 	// can bound the loop and the wait can grow.
 	Polls int `json:"polls"`

@@ -1,0 +1,7 @@
+module github.com/asgdns/asgdns/functions/assume-role
+
+go 1.26
+
+require github.com/asgdns/asgdns/workflow v0.0.0
+
+replace github.com/asgdns/asgdns/workflow => ../../workflow
