@@ -236,6 +236,9 @@ func (s Settings) WithMetadata(asg, metadata string) (Settings, error) {
 		case "ptr":
 			err = decodeStrict(v, &out.PTR)
 		case "dcInstanceIds":
+			// A fresh slice: decoding into the shared one would write the
+			// ASG's list into the defaults every later invocation reads.
+			out.DCInstanceIDs = nil
 			err = decodeStrict(v, &out.DCInstanceIDs)
 		case "dcPlatform":
 			err = decodeStrict(v, &out.DCPlatform)

@@ -1,0 +1,79 @@
+# asgdns build, test and lint. `make help` lists the targets.
+#
+# The workspace root is not a Go module, so `go test ./...` here would match
+# nothing: every target loops over the modules in go.work instead.
+
+FUNCTIONS := describe-instance assume-role send-command wait-for-command complete-lifecycle
+MODULES   := workflow $(addprefix functions/,$(FUNCTIONS))
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+# SAM passes ARTIFACTS_DIR (absolute) to each build-<LogicalId> target.
+ARTIFACTS_DIR ?= $(CURDIR)/build
+LAMBDA_ENV   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
+LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
+
+# lambda builds one function's bootstrap into $(2).
+define lambda
+	cd functions/$(1) && $(LAMBDA_ENV) go build $(LAMBDA_FLAGS) -o $(2)/bootstrap .
+endef
+
+.PHONY: help build test cover lint bench fuzz sizes clean \
+	build-DescribeInstanceFunction build-AssumeRoleFunction build-SendCommandFunction \
+	build-WaitForCommandFunction build-CompleteLifecycleFunction
+
+help:
+	@echo "make test    - unit tests (race detector) in every module"
+	@echo "make lint    - gofmt, go vet, staticcheck, go mod tidy diff"
+	@echo "make build   - linux/arm64 bootstrap for every function into build/<function>/"
+	@echo "make sizes   - build, then print each bootstrap's size (target <= 10 MiB)"
+	@echo "make cover   - coverage per module"
+	@echo "make bench   - handler benchmarks (allocations per invocation)"
+	@echo "make fuzz    - fuzz hostname/config derivation for FUZZTIME (default 30s)"
+
+# SAM makefile builds, one per function in template.yaml.
+build-DescribeInstanceFunction:
+	$(call lambda,describe-instance,$(ARTIFACTS_DIR))
+build-AssumeRoleFunction:
+	$(call lambda,assume-role,$(ARTIFACTS_DIR))
+build-SendCommandFunction:
+	$(call lambda,send-command,$(ARTIFACTS_DIR))
+build-WaitForCommandFunction:
+	$(call lambda,wait-for-command,$(ARTIFACTS_DIR))
+build-CompleteLifecycleFunction:
+	$(call lambda,complete-lifecycle,$(ARTIFACTS_DIR))
+
+build:
+	@set -e; for f in $(FUNCTIONS); do echo "build $$f"; ($(call lambda,$$f,$(CURDIR)/build/$$f)); done
+
+sizes: build
+	@for f in $(FUNCTIONS); do \
+		bytes=$$(stat -c %s build/$$f/bootstrap); \
+		awk -v f=$$f -v b=$$bytes 'BEGIN { printf "%-20s %9d bytes  %5.2f MiB\n", f, b, b / 1048576 }'; \
+		[ $$bytes -le 10485760 ] || { echo "$$f: bootstrap exceeds 10 MiB"; exit 1; }; \
+	done
+
+test:
+	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && go test -race -count=1 ./...); done
+
+cover:
+	@set -e; for m in $(MODULES); do (cd $$m && go test -count=1 -cover ./... | sed "s|^|$$m: |"); done
+
+lint:
+	@set -e; out=$$(gofmt -l $(MODULES)); [ -z "$$out" ] || { echo "gofmt would change:"; echo "$$out"; exit 1; }
+	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && go vet ./... && go mod tidy -diff && go run $(STATICCHECK) ./...); done
+
+bench:
+	@set -e; for m in $(addprefix functions/,$(FUNCTIONS)); do (cd $$m && go test -run='^$$' -bench=. -benchmem ./... | grep -E '^Benchmark' | sed "s|^|$$m: |"); done
+
+FUZZTIME ?= 30s
+fuzz:
+	cd workflow && go test -run='^$$' -fuzz=FuzzRecord -fuzztime=$(FUZZTIME) ./config
+
+clean:
+	rm -rf build .aws-sam
+
+# The main job: the whole workflow on the local stack (issue #5).
+.PHONY: demo
+demo:
+	@echo "make demo runs the full workflow on the local stack, which is not built yet (issue #5)." >&2
+	@exit 2

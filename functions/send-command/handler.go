@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/asgdns/asgdns/workflow"
+	"github.com/asgdns/asgdns/workflow/crossaccount"
+)
+
+// ssmAPI is the one SSM call this step makes.
+type ssmAPI interface {
+	SendCommand(ctx context.Context, params *ssm.SendCommandInput, optFns ...func(*ssm.Options)) (*ssm.SendCommandOutput, error)
+}
+
+var _ ssmAPI = (*ssm.Client)(nil)
+
+// Handler is the SendCommand step.
+type Handler struct {
+	SSM ssmAPI
+	// Credentials returns the shared-services session for one instance's
+	// execution: (*crossaccount.Provider).For in production.
+	Credentials func(instanceID, execution string) aws.CredentialsProvider
+	// Now stamps CommandResult.SentAt, from which WaitForCommand measures
+	// its grace period.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+const (
+	// deliveryTimeout is SendCommand's TimeoutSeconds: a DC that has not
+	// picked the command up within a minute is treated as unreachable
+	// (Delivery Timed Out), and the state machine tries the next one rather
+	// than holding the instance in Pending:Wait.
+	deliveryTimeout = 60
+	// maxComment is SendCommand's limit on Comment.
+	maxComment = 100
+	// sendFix is the advice for a refused SendCommand.
+	sendFix = "deploy the shared-services stack's document and check the role may ssm:SendCommand it on the DC"
+)
+
+// Handle sends the DNS command for $.instance to a DC and returns the
+// CommandResult for $.command. Everything is validated before any call: a
+// bad state sends nothing and assumes no role.
+func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.CommandResult, error) {
+	req, err := workflow.DecodeRequest(payload)
+	if err != nil {
+		h.Log.ErrorContext(ctx, "invalid input", slog.Any("error", err))
+		return nil, err
+	}
+	inst := req.State.Instance
+	log := h.Log.With(logAttrs(req)...)
+	params, err := validate(inst)
+	if err != nil {
+		log.ErrorContext(ctx, "nothing sent", slog.Any("error", err))
+		return nil, err
+	}
+	target := inst.Target
+
+	// A re-send (after the previous DC proved unreachable) goes to the next
+	// DC in the list, round robin.
+	attempt := 1
+	if prev := req.State.Command; prev != nil && prev.Attempt > 0 {
+		attempt = prev.Attempt + 1
+	}
+	dc := target.DCInstanceIDs[(attempt-1)%len(target.DCInstanceIDs)]
+	log = log.With(slog.String("dc", dc), slog.Int("attempt", attempt))
+
+	ctx, cancel := workflow.WithHeadroom(ctx)
+	defer cancel()
+	out, err := h.SSM.SendCommand(ctx, &ssm.SendCommandInput{
+		DocumentName:    aws.String(target.DocumentName),
+		DocumentVersion: aws.String("$DEFAULT"),
+		InstanceIds:     []string{dc},
+		Parameters:      params,
+		Comment:         aws.String(comment(inst.Action, inst.Record.FQDN, req.Execution)),
+		TimeoutSeconds:  aws.Int32(deliveryTimeout),
+		// One DC, and no tolerated failure: the command either ran there
+		// or the step reports why not.
+		MaxConcurrency: aws.String("1"),
+		MaxErrors:      aws.String("0"),
+		// With no group named, SSM writes to aws/ssm/<document>, which is
+		// where WaitForCommand's errors tell the operator to look.
+		CloudWatchOutputConfig: &types.CloudWatchOutputConfig{CloudWatchOutputEnabled: true},
+	}, withCredentials(h.Credentials(inst.InstanceID, req.Execution)))
+	if err != nil {
+		err = callError("ssm:SendCommand "+dc, err, sendFix)
+		log.ErrorContext(ctx, "send command failed", slog.Any("error", err))
+		return nil, err
+	}
+	if out.Command == nil || aws.ToString(out.Command.CommandId) == "" {
+		err := &workflow.Unavailable{Problem: workflow.Problem{Field: "ssm:SendCommand " + dc, Reason: "returned no command id"}}
+		log.ErrorContext(ctx, "send command failed", slog.Any("error", err))
+		return nil, err
+	}
+	res := &workflow.CommandResult{
+		CommandID: aws.ToString(out.Command.CommandId), DCInstanceID: dc, Step: workflow.StepFor(target.DCPlatform),
+		DocumentName: target.DocumentName, Action: inst.Action, Attempt: attempt, SentAt: h.Now().UTC(),
+	}
+	log.InfoContext(ctx, "command sent", slog.String("commandId", res.CommandID), slog.String("action", string(res.Action)),
+		slog.String("fqdn", inst.Record.FQDN), slog.String("step", res.Step))
+	return res, nil
+}
+
+// validate checks $.instance says what to send and where, and returns the
+// document parameters (each checked against its allowedPattern).
+func validate(inst *workflow.InstanceResult) (map[string][]string, error) {
+	if inst == nil {
+		return nil, invalidState("state.instance", "", "is missing")
+	}
+	switch inst.Action {
+	case workflow.ActionRegister, workflow.ActionDeregister:
+	case workflow.ActionNone:
+		return nil, invalidState("state.instance.action", string(inst.Action),
+			"says there is nothing to send (DescribeInstance: "+inst.Reason+")")
+	default:
+		return nil, invalidState("state.instance.action", string(inst.Action), "is not register or deregister")
+	}
+	t := inst.Target
+	if t == nil {
+		return nil, invalidState("state.instance.target", "", "is missing")
+	}
+	if len(t.DCInstanceIDs) == 0 {
+		return nil, invalidState("state.instance.target.dcInstanceIds", "", "lists no DC")
+	}
+	for _, id := range t.DCInstanceIDs {
+		if !workflow.ValidInstanceID(id) {
+			return nil, invalidState("state.instance.target.dcInstanceIds", id, "is not an EC2 instance id")
+		}
+	}
+	if t.DCPlatform != "Windows" && t.DCPlatform != "Linux" {
+		// StepFor would quietly pick the Windows step; a platform nobody
+		// configured must not choose which script runs on a DC.
+		return nil, invalidState("state.instance.target.dcPlatform", t.DCPlatform, "is not Windows or Linux")
+	}
+	if t.DocumentName == "" {
+		return nil, invalidState("state.instance.target.documentName", "", "is empty")
+	}
+	return workflow.DocumentParameters(inst.Action, inst)
+}
+
+func invalidState(field, value, reason string) error {
+	return &workflow.InvalidEvent{Problem: workflow.Problem{Field: field, Value: value, Reason: reason,
+		Fix: "SendCommand runs after DescribeInstance chose register or deregister: check the state machine's Choice, or replay from DescribeInstance"}}
+}
+
+// withCredentials makes one SSM call with the shared-services session.
+func withCredentials(p aws.CredentialsProvider) func(*ssm.Options) {
+	return func(o *ssm.Options) { o.Credentials = p }
+}
+
+// callError routes an error from an SSM call. The SDK assumes the
+// shared-services role lazily, while signing the SSM request, so a refused
+// AssumeRole surfaces here too: it is named as the AssumeRole it is, with
+// the trust-policy fix rather than the SSM one.
+func callError(op string, err error, fix string) error {
+	var opErr *smithy.OperationError
+	for e := err; errors.As(e, &opErr); e = opErr.Err {
+		if opErr.ServiceID == sts.ServiceID {
+			return workflow.FromAWS("sts:AssumeRole (credentials for "+op+")", err, crossaccount.AccessDeniedFix)
+		}
+	}
+	return workflow.FromAWS(op, err, fix)
+}
+
+// comment is "asgdns <action> <fqdn> <execution>" within SSM's 100
+// characters. The execution name is what finds the run in Step Functions, so
+// when the whole does not fit the FQDN gives way first.
+func comment(action workflow.Action, fqdn, execution string) string {
+	c := fmt.Sprintf("asgdns %s %s %s", action, fqdn, execution)
+	if over := len(c) - maxComment; over > 0 && over+len("…") < len(fqdn) {
+		c = fmt.Sprintf("asgdns %s %s %s", action, truncate(fqdn, len(fqdn)-over-len("…"))+"…", execution)
+	}
+	return truncate(c, maxComment)
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// logAttrs are the execution, instance and ASG for every log line.
+func logAttrs(req workflow.Request) []any {
+	var p workflow.Plan
+	if inst := req.State.Instance; inst != nil {
+		p.InstanceID, p.ASG = inst.InstanceID, inst.ASG
+	}
+	return workflow.LogAttrs(req, p)
+}

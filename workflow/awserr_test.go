@@ -1,0 +1,84 @@
+package workflow_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/asgdns/asgdns/workflow"
+)
+
+func withStatus(status int, err error) error {
+	return &smithy.OperationError{ServiceID: "X", OperationName: "Op", Err: &awshttp.ResponseError{
+		ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}}, Err: err},
+	}}
+}
+
+func api(code string) error { return &smithy.GenericAPIError{Code: code, Message: "m"} }
+
+func TestFromAWS(t *testing.T) {
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{api("ThrottlingException"), "Throttled"},
+		{api("Throttling"), "Throttled"},
+		{api("RequestLimitExceeded"), "Throttled"},
+		{withStatus(429, errors.New("slow down")), "Throttled"},
+		{api("AccessDenied"), "AccessDenied"},
+		{api("AccessDeniedException"), "AccessDenied"},
+		{api("UnauthorizedOperation"), "AccessDenied"},
+		{api("RegionDisabledException"), "AccessDenied"},
+		{withStatus(403, errors.New("forbidden")), "AccessDenied"},
+		{api("InvalidDocument"), "CommandRejected"},
+		{api("InvalidParameters"), "CommandRejected"},
+		{api("InvalidDocumentVersion"), "CommandRejected"},
+		{api("UnsupportedPlatformType"), "CommandRejected"},
+		{api("InvalidInstanceID.NotFound"), "InstanceNotFound"},
+		{api("InvalidInstanceId"), "Unavailable"}, // SSM: the DC is not reachable
+		{api("InvocationDoesNotExist"), "Unavailable"},
+		{api("InternalServerError"), "Unavailable"},
+		{api("ExpiredTokenException"), "Unavailable"},
+		{withStatus(503, api("SomethingNew")), "Unavailable"},
+		{api("SomethingNew"), "Unavailable"},
+		{fmt.Errorf("op: %w", context.DeadlineExceeded), "Unavailable"},
+		{errors.New("dial tcp: connection refused"), "Unavailable"},
+		{&workflow.CommandFailed{}, "CommandFailed"}, // already routed: unchanged
+	}
+	for _, tc := range cases {
+		got := workflow.FromAWS("svc:Op", tc.err, "the fix")
+		if name := workflow.Routed(got); name != tc.want {
+			t.Errorf("%v → %s, want %s", tc.err, name, tc.want)
+		}
+		if !errors.Is(got, tc.err) {
+			t.Errorf("%v: cause lost", tc.err)
+		}
+	}
+	if workflow.FromAWS("x", nil, "") != nil {
+		t.Error("nil error mapped to non-nil")
+	}
+}
+
+// TestErrorNamesAreTypeNames: ErrorNames, Routed and the Go type names
+// agree, because the type name is what Step Functions routes on.
+func TestErrorNamesAreTypeNames(t *testing.T) {
+	errs := []error{
+		&workflow.InvalidEvent{}, &workflow.InvalidConfig{}, &workflow.InvalidHostname{}, &workflow.InstanceNotFound{},
+		&workflow.AccessDenied{}, &workflow.CommandRejected{}, &workflow.CommandFailed{}, &workflow.Throttled{}, &workflow.Unavailable{},
+	}
+	if len(errs) != len(workflow.ErrorNames) {
+		t.Fatalf("%d types, %d names", len(errs), len(workflow.ErrorNames))
+	}
+	for i, err := range errs {
+		typeName := fmt.Sprintf("%T", err)[len("*workflow."):]
+		if typeName != workflow.ErrorNames[i] || workflow.Routed(err) != typeName {
+			t.Errorf("type %s, name %s, routed %s", typeName, workflow.ErrorNames[i], workflow.Routed(err))
+		}
+	}
+}
