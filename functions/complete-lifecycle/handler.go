@@ -103,10 +103,14 @@ func (h *Handler) decide(state workflow.State, plan workflow.Plan) (workflow.Fai
 	case state.Instance != nil && validPolicy(state.Instance.OnFailure):
 		return state.Instance.OnFailure, " per onFailure policy"
 	}
-	return h.OnFailure, " per the default onFailure policy (DescribeInstance did not resolve the ASG's own)"
+	// DescribeInstance failed before resolving the ASG's policy (or the
+	// state was edited): the deployment's default decides.
+	return h.OnFailure, " per the deployment's default onFailure policy (the state has no valid instance.onFailure)"
 }
 
-func validPolicy(p workflow.FailurePolicy) bool { return p == workflow.Continue || p == workflow.Abandon }
+func validPolicy(p workflow.FailurePolicy) bool {
+	return p == workflow.Continue || p == workflow.Abandon
+}
 
 // describeOutcome says in words what the DNS work came to.
 func describeOutcome(state workflow.State, plan workflow.Plan) string {

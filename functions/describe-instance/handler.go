@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 
@@ -63,16 +64,16 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Instanc
 
 	ctx, cancel := workflow.WithHeadroom(ctx)
 	defer cancel()
-	out, err := h.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{plan.InstanceID}})
-	if err != nil {
-		err = workflow.FromAWS("ec2:DescribeInstances "+plan.InstanceID, err,
-			"allow ec2:DescribeInstances to the DescribeInstance function's role")
-		log.ErrorContext(ctx, "describe instance failed", slog.Any("error", err))
-		return nil, err
+	inst, err := h.describe(ctx, plan.InstanceID)
+	var notFound *workflow.InstanceNotFound
+	if errors.As(err, &notFound) && plan.Action == workflow.ActionDeregister {
+		// A terminate event replayed after the instance is gone: its record
+		// can still be removed (ownership is proven by the instance id) as
+		// long as the hostname does not depend on the instance's tags or AZ.
+		return h.deregisterGone(ctx, log, res, settings, notFound)
 	}
-	inst, err := onlyInstance(out, plan.InstanceID)
 	if err != nil {
-		log.ErrorContext(ctx, "instance not usable", slog.Any("error", err))
+		log.ErrorContext(ctx, "describe instance failed", slog.Any("error", err))
 		return nil, err
 	}
 	res.PrivateIP = aws.ToString(inst.PrivateIpAddress)
@@ -85,10 +86,10 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Instanc
 	}
 	if plan.Action == workflow.ActionRegister {
 		if slices.Contains(gone, res.State) {
-			return nil, notFound(plan.InstanceID, "is "+res.State+": there is nothing to register")
+			return nil, instanceNotFound(plan.InstanceID, "is "+res.State+": there is nothing to register")
 		}
 		if res.PrivateIP == "" {
-			return nil, notFound(plan.InstanceID, "has no private IPv4 address: asgdns registers A records")
+			return nil, instanceNotFound(plan.InstanceID, "has no private IPv4 address: asgdns registers A records")
 		}
 	}
 	tags := make(map[string]string, len(inst.Tags))
@@ -100,16 +101,26 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Instanc
 		log.ErrorContext(ctx, "invalid hostname", slog.Any("error", err))
 		return nil, err
 	}
-	res.Record = &record
-	res.Target = &workflow.Target{
-		DCInstanceIDs: settings.DCInstanceIDs, DCPlatform: settings.DCPlatform, DocumentName: settings.DocumentName,
-	}
+	h.setRecord(res, settings, record)
 	log.InfoContext(ctx, "instance described", slog.String("action", string(res.Action)),
 		slog.String("fqdn", record.FQDN), slog.String("ip", res.PrivateIP))
 	return res, nil
 }
 
-func onlyInstance(out *ec2.DescribeInstancesOutput, id string) (*types.Instance, error) {
+func (h *Handler) setRecord(res *workflow.InstanceResult, settings config.Settings, record workflow.Record) {
+	res.Record = &record
+	res.Target = &workflow.Target{
+		DCInstanceIDs: settings.DCInstanceIDs, DCPlatform: settings.DCPlatform, DocumentName: settings.DocumentName,
+	}
+}
+
+// describe reads one instance; an instance EC2 does not know is InstanceNotFound.
+func (h *Handler) describe(ctx context.Context, id string) (*types.Instance, error) {
+	out, err := h.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if err != nil {
+		return nil, workflow.FromAWS("ec2:DescribeInstances "+id, err,
+			"allow ec2:DescribeInstances to the DescribeInstance function's role")
+	}
 	for _, r := range out.Reservations {
 		for i := range r.Instances {
 			if aws.ToString(r.Instances[i].InstanceId) == id {
@@ -117,10 +128,31 @@ func onlyInstance(out *ec2.DescribeInstancesOutput, id string) (*types.Instance,
 			}
 		}
 	}
-	return nil, notFound(id, "is not returned by ec2:DescribeInstances")
+	return nil, instanceNotFound(id, "is not returned by ec2:DescribeInstances")
 }
 
-func notFound(id, reason string) error {
+// deregisterGone derives the record of an instance EC2 no longer knows from
+// what the event carries (ASG name, instance id).
+func (h *Handler) deregisterGone(ctx context.Context, log *slog.Logger, res *workflow.InstanceResult, settings config.Settings, notFound error) (*workflow.InstanceResult, error) {
+	if t, err := config.ParseTemplate(settings.HostnameTemplate); err == nil && t.UsesLiveFacts() {
+		err := instanceNotFound(res.InstanceID, "is gone, and the hostname template "+settings.HostnameTemplate+
+			" needs its tags or AZ, so its record cannot be derived any more")
+		log.ErrorContext(ctx, "instance gone", slog.Any("error", err), slog.Any("cause", notFound))
+		return nil, err
+	}
+	record, err := settings.Record(config.Instance{ID: res.InstanceID, ASG: res.ASG})
+	if err != nil {
+		log.ErrorContext(ctx, "invalid hostname", slog.Any("error", err))
+		return nil, err
+	}
+	res.State = "gone"
+	res.Reason += "; the instance is already gone, its record is removed by ownership"
+	h.setRecord(res, settings, record)
+	log.InfoContext(ctx, "instance gone, deregistering by ownership", slog.String("fqdn", record.FQDN))
+	return res, nil
+}
+
+func instanceNotFound(id, reason string) error {
 	return &workflow.InstanceNotFound{Problem: workflow.Problem{
 		Field: "instance", Value: id, Reason: reason,
 		Fix: "nothing to do if the instance is gone; replay the execution if it was a transient EC2 state",

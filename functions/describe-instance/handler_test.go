@@ -382,3 +382,26 @@ func BenchmarkHandle(b *testing.B) {
 		}
 	}
 }
+
+// TestDeregisterGoneInstance: a terminate event replayed after the instance is
+// gone still removes its record when the hostname needs only the event.
+func TestDeregisterGoneInstance(t *testing.T) {
+	for _, f := range []*fakeEC2{{err: apiError("InvalidInstanceID.NotFound")}, {}} {
+		got, err := newHandler(t, f, io.Discard).Handle(context.Background(), readInput(t, "terminate"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Action != workflow.ActionDeregister || got.State != "gone" || got.PrivateIP != "" ||
+			got.Record == nil || got.Record.FQDN != "web-prod-i-0a1b2c3d4e5f60718.corp.example.com" || got.Target == nil {
+			t.Errorf("got %+v", got)
+		}
+	}
+	var req map[string]any
+	_ = json.Unmarshal(readInput(t, "terminate"), &req)
+	req["state"].(map[string]any)["detail"].(map[string]any)["NotificationMetadata"] = `{"hostnameTemplate":"{tag:Name}"}`
+	data, _ := json.Marshal(req)
+	_, err := newHandler(t, &fakeEC2{}, io.Discard).Handle(context.Background(), data)
+	if workflow.Routed(err) != "InstanceNotFound" || !strings.Contains(err.Error(), "tags or AZ") {
+		t.Errorf("template needing tags: got %v", err)
+	}
+}

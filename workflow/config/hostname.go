@@ -143,6 +143,18 @@ func (t Template) Render(inst Instance) (string, error) {
 	return label, nil
 }
 
+// UsesLiveFacts reports whether the template reads anything only a live
+// instance has (its AZ or tags), as opposed to the ASG name and instance id
+// that the event itself carries.
+func (t Template) UsesLiveFacts() bool {
+	for _, p := range t.parts {
+		if p.tag != "" || p.name == "az" {
+			return true
+		}
+	}
+	return false
+}
+
 // asciiLower lower-cases A-Z only: unicode look-alikes stay as they are and
 // are rejected.
 func asciiLower(s string) string {
