@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/asgdns/asgdns/workflow"
+	"github.com/asgdns/asgdns/workflow/config"
 	"github.com/asgdns/asgdns/workflow/crossaccount"
 )
 
@@ -138,7 +139,7 @@ func validate(inst *workflow.InstanceResult) (map[string][]string, error) {
 			return nil, invalidState("state.instance.target.dcInstanceIds", id, "is not an EC2 instance id")
 		}
 	}
-	if t.DCPlatform != "Windows" && t.DCPlatform != "Linux" {
+	if t.DCPlatform != config.PlatformWindows && t.DCPlatform != config.PlatformLinux {
 		// StepFor would quietly pick the Windows step; a platform nobody
 		// configured must not choose which script runs on a DC.
 		return nil, invalidState("state.instance.target.dcPlatform", t.DCPlatform, "is not Windows or Linux")
@@ -170,6 +171,13 @@ func callError(op string, err error, fix string) error {
 			return workflow.FromAWS("sts:AssumeRole (credentials for "+op+")", err, crossaccount.AccessDeniedFix)
 		}
 	}
+	if workflow.ErrorCode(err) == "InvalidInstanceId" {
+		// Transient as FromAWS has it, but "service unavailable" would send
+		// the operator looking at SSM rather than at the DC.
+		return &workflow.Unavailable{Problem: workflow.Problem{Field: op, Err: err,
+			Reason: "the DC is not a managed node that is online in Systems Manager",
+			Fix:    "check the DC instance id, and that the DC runs SSM Agent and shows Online in Fleet Manager of the shared-services account"}}
+	}
 	return workflow.FromAWS(op, err, fix)
 }
 
@@ -178,9 +186,11 @@ func callError(op string, err error, fix string) error {
 // when the whole does not fit the FQDN gives way first.
 func comment(action workflow.Action, fqdn, execution string) string {
 	c := fmt.Sprintf("asgdns %s %s %s", action, fqdn, execution)
-	if over := len(c) - maxComment; over > 0 && over+len("…") < len(fqdn) {
-		c = fmt.Sprintf("asgdns %s %s %s", action, truncate(fqdn, len(fqdn)-over-len("…"))+"…", execution)
+	if over := len(c) - maxComment; over > 0 {
+		keep := max(len(fqdn)-over-len("…"), 0)
+		c = fmt.Sprintf("asgdns %s %s… %s", action, truncate(fqdn, keep), execution)
 	}
+	// Only an execution name near its 80-character limit gets here.
 	return truncate(c, maxComment)
 }
 

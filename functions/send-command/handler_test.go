@@ -1,0 +1,669 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/asgdns/asgdns/workflow"
+	"github.com/asgdns/asgdns/workflow/config"
+	"github.com/asgdns/asgdns/workflow/crossaccount"
+	"github.com/asgdns/asgdns/workflow/lambdatest"
+)
+
+// outputEnv names a file the child process writes its stdout and stderr to,
+// so TestThroughLambdaRuntime can check what the function printed.
+const outputEnv = "ASGDNS_TEST_OUTPUT_FILE"
+
+func TestMain(m *testing.M) {
+	if lambdatest.IsChild() {
+		if path := os.Getenv(outputEnv); path != "" {
+			f, err := os.Create(path)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(2)
+			}
+			os.Stdout, os.Stderr = f, f
+			log.SetOutput(f)
+		}
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+const (
+	fixtureInstance = "i-0a1b2c3d4e5f60718"
+	execution       = "0d5c1f6e-asgdns-test-execution"
+	dc1             = "i-0123456789abcdef0"
+	dc2             = "i-0fedcba9876543210"
+	commandID       = "4f1c2a9e-7b3d-4e6f-9a8b-0c1d2e3f4a5b"
+	roleARN         = "arn:aws:iam::222222222222:role/asgdns-dns"
+	externalID      = "asgdns-external-id-test"
+)
+
+var sentAt = time.Date(2026, 11, 20, 8, 15, 50, 0, time.UTC)
+
+// session stands in for the shared-services credentials of one instance's
+// execution, so a test can tell which session a call was made with.
+type session struct{ instanceID, execution string }
+
+func (s *session) Retrieve(context.Context) (aws.Credentials, error) {
+	return aws.Credentials{}, errors.New("fake session: never retrieved")
+}
+
+// sendCall is one SendCommand call as the fake saw it.
+type sendCall struct {
+	in     *ssm.SendCommandInput
+	optFns []func(*ssm.Options)
+}
+
+// credentials applies the call's options as the SDK does and returns the
+// session they select.
+func (c sendCall) credentials() aws.CredentialsProvider {
+	var o ssm.Options
+	for _, fn := range c.optFns {
+		fn(&o)
+	}
+	return o.Credentials
+}
+
+// fakeSSM records what was sent and answers with a command id or an error.
+type fakeSSM struct {
+	calls []sendCall
+	err   error
+	// noCommand answers without a command, as no real SSM does.
+	noCommand bool
+}
+
+func (f *fakeSSM) SendCommand(_ context.Context, in *ssm.SendCommandInput, optFns ...func(*ssm.Options)) (*ssm.SendCommandOutput, error) {
+	f.calls = append(f.calls, sendCall{in: in, optFns: optFns})
+	if f.err != nil {
+		return nil, f.err
+	}
+	if f.noCommand {
+		return &ssm.SendCommandOutput{}, nil
+	}
+	return &ssm.SendCommandOutput{Command: &types.Command{CommandId: aws.String(commandID), Status: types.CommandStatusPending}}, nil
+}
+
+// sessions records which sessions the handler asked for.
+type sessions struct{ asked []session }
+
+func (s *sessions) For(instanceID, execution string) aws.CredentialsProvider {
+	s.asked = append(s.asked, session{instanceID, execution})
+	return &session{instanceID, execution}
+}
+
+func newHandler(f *fakeSSM, s *sessions, logs io.Writer) *Handler {
+	return &Handler{
+		SSM: f, Credentials: s.For, Now: func() time.Time { return sentAt },
+		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+}
+
+func readInput(t testing.TB, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile("testdata/" + name + ".input.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// withState returns a testdata input with its state changed.
+func withState(t testing.TB, name string, change func(state map[string]any)) []byte {
+	t.Helper()
+	var req map[string]any
+	if err := json.Unmarshal(readInput(t, name), &req); err != nil {
+		t.Fatal(err)
+	}
+	change(req["state"].(map[string]any))
+	data, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// withInstance changes $.instance of the launch input.
+func withInstance(t testing.TB, change func(inst map[string]any)) []byte {
+	return withState(t, "launch", func(s map[string]any) { change(s["instance"].(map[string]any)) })
+}
+
+func withTarget(t testing.TB, change func(target map[string]any)) []byte {
+	return withInstance(t, func(i map[string]any) { change(i["target"].(map[string]any)) })
+}
+
+// TestFixtures runs each testdata input and compares the result, and the
+// request SSM received, with golden files.
+func TestFixtures(t *testing.T) {
+	for _, name := range []string{"launch", "terminate", "launch-resend"} {
+		t.Run(name, func(t *testing.T) {
+			f, s := &fakeSSM{}, &sessions{}
+			got, err := newHandler(f, s, io.Discard).Handle(context.Background(), readInput(t, name))
+			if err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			if len(f.calls) != 1 {
+				t.Fatalf("SendCommand called %d times, want 1", len(f.calls))
+			}
+			lambdatest.Golden(t, "testdata/"+name+".golden.json", got)
+			lambdatest.Golden(t, "testdata/"+name+".sent.json", f.calls[0].in)
+		})
+	}
+}
+
+// TestWhatIsSent spells out the request for a launch and a termination.
+func TestWhatIsSent(t *testing.T) {
+	for _, tc := range []struct {
+		input   string
+		action  workflow.Action
+		ip      string
+		comment string
+	}{
+		{"launch", workflow.ActionRegister, "10.20.30.40",
+			"asgdns register web-prod-i-0a1b2c3d4e5f60718.corp.example.com 0d5c1f6e-asgdns-test-execution"},
+		{"terminate", workflow.ActionDeregister, "10.20.30.40",
+			"asgdns deregister web-prod-i-0a1b2c3d4e5f60718.corp.example.com 0d5c1f6e-asgdns-test-execution"},
+	} {
+		t.Run(tc.input, func(t *testing.T) {
+			f, s := &fakeSSM{}, &sessions{}
+			got, err := newHandler(f, s, io.Discard).Handle(context.Background(), readInput(t, tc.input))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := f.calls[0].in
+			check := func(what, got, want string) {
+				t.Helper()
+				if got != want {
+					t.Errorf("%s = %q, want %q", what, got, want)
+				}
+			}
+			check("DocumentName", aws.ToString(in.DocumentName), "asgdns-dns-record")
+			check("DocumentVersion", aws.ToString(in.DocumentVersion), "$DEFAULT")
+			check("InstanceIds", strings.Join(in.InstanceIds, ","), dc1)
+			check("Comment", aws.ToString(in.Comment), tc.comment)
+			check("MaxConcurrency", aws.ToString(in.MaxConcurrency), "1")
+			check("MaxErrors", aws.ToString(in.MaxErrors), "0")
+			if len(aws.ToString(in.Comment)) > 100 {
+				t.Errorf("comment is %d bytes, SSM allows 100", len(aws.ToString(in.Comment)))
+			}
+			if aws.ToInt32(in.TimeoutSeconds) != 60 {
+				t.Errorf("TimeoutSeconds = %d, want 60", aws.ToInt32(in.TimeoutSeconds))
+			}
+			if in.CloudWatchOutputConfig == nil || !in.CloudWatchOutputConfig.CloudWatchOutputEnabled ||
+				in.CloudWatchOutputConfig.CloudWatchLogGroupName != nil {
+				t.Errorf("CloudWatchOutputConfig = %+v, want enabled with the default group", in.CloudWatchOutputConfig)
+			}
+			if len(in.Targets) != 0 || in.OutputS3BucketName != nil || in.ServiceRoleArn != nil {
+				t.Errorf("unexpected targets, S3 output or service role: %+v", in)
+			}
+			wantParams := map[string][]string{
+				"action": {string(tc.action)}, "hostname": {"web-prod-i-0a1b2c3d4e5f60718"}, "zone": {"corp.example.com"},
+				"ipv4Address": {tc.ip}, "ownerInstanceId": {fixtureInstance}, "ttl": {"300"}, "ptr": {"false"},
+			}
+			gotParams, _ := json.Marshal(in.Parameters)
+			wantJSON, _ := json.Marshal(wantParams)
+			if !bytes.Equal(gotParams, wantJSON) {
+				t.Errorf("Parameters = %s, want %s", gotParams, wantJSON)
+			}
+			// The call must carry the shared-services session of this
+			// instance's execution, not the function's own credentials.
+			if c, ok := f.calls[0].credentials().(*session); !ok || *c != (session{fixtureInstance, execution}) {
+				t.Errorf("SendCommand credentials = %#v, want the session for %s/%s", f.calls[0].credentials(), fixtureInstance, execution)
+			}
+			if len(s.asked) != 1 {
+				t.Errorf("asked for %d sessions, want 1", len(s.asked))
+			}
+			want := workflow.CommandResult{CommandID: commandID, DCInstanceID: dc1, Step: workflow.StepWindows,
+				DocumentName: "asgdns-dns-record", Action: tc.action, Attempt: 1, SentAt: sentAt}
+			if *got != want {
+				t.Errorf("result %+v, want %+v", *got, want)
+			}
+		})
+	}
+}
+
+// TestRoundRobin: a re-send goes to the next DC, wrapping around the list.
+func TestRoundRobin(t *testing.T) {
+	three := []any{dc1, dc2, "i-0aaaaaaaaaaaaaaaa"}
+	for _, tc := range []struct {
+		previous any // the previous command's attempt; nil for none
+		dcs      []any
+		want     string
+		attempt  int
+	}{
+		{nil, nil, dc1, 1},
+		{1, nil, dc2, 2},
+		{2, nil, dc1, 3},
+		{3, nil, dc2, 4},
+		{0, nil, dc1, 1}, // a command without an attempt counts as none
+		{2, three, "i-0aaaaaaaaaaaaaaaa", 3},
+		{3, three, dc1, 4},
+		{5, []any{dc2}, dc2, 6},
+	} {
+		t.Run(fmt.Sprintf("after %v of %d", tc.previous, max(len(tc.dcs), 2)), func(t *testing.T) {
+			input := withState(t, "launch", func(s map[string]any) {
+				if tc.previous != nil {
+					s["command"] = map[string]any{"commandId": "c-old", "dcInstanceId": dc1, "attempt": tc.previous}
+				}
+				if tc.dcs != nil {
+					s["instance"].(map[string]any)["target"].(map[string]any)["dcInstanceIds"] = tc.dcs
+				}
+			})
+			f := &fakeSSM{}
+			got, err := newHandler(f, &sessions{}, io.Discard).Handle(context.Background(), input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sent := strings.Join(f.calls[0].in.InstanceIds, ","); sent != tc.want || got.DCInstanceID != tc.want {
+				t.Errorf("sent to %s, reported %s, want %s", sent, got.DCInstanceID, tc.want)
+			}
+			if got.Attempt != tc.attempt {
+				t.Errorf("attempt %d, want %d", got.Attempt, tc.attempt)
+			}
+		})
+	}
+}
+
+func TestLinuxDCRunsTheLinuxStep(t *testing.T) {
+	input := withTarget(t, func(tg map[string]any) { tg["dcPlatform"] = "Linux" })
+	got, err := newHandler(&fakeSSM{}, &sessions{}, io.Discard).Handle(context.Background(), input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Step != workflow.StepLinux {
+		t.Errorf("step %q, want %q", got.Step, workflow.StepLinux)
+	}
+}
+
+func TestComment(t *testing.T) {
+	long := strings.Repeat("a", 63) + ".corp.example.com"
+	exec80 := strings.Repeat("e", 80)
+	for _, tc := range []struct {
+		name, fqdn, execution, want string
+	}{
+		{"fits", "web-1.corp.example.com", "exec-1", "asgdns register web-1.corp.example.com exec-1"},
+		{"exactly 100", strings.Repeat("h", 100-len("asgdns register  x")), "x",
+			"asgdns register " + strings.Repeat("h", 100-len("asgdns register  x")) + " x"},
+		{"fqdn gives way", long, "0d5c1f6e-asgdns-test-execution",
+			"asgdns register " + long[:len(long)-(16+80+1+30-100)-3] + "… 0d5c1f6e-asgdns-test-execution"},
+		{"longest execution", long, exec80, "asgdns register … " + exec80},
+		{"unicode execution", "w.example.com", strings.Repeat("é", 60), "asgdns register … " + strings.Repeat("é", 40)},
+		// 100 bytes would end inside an "é": cut before it.
+		{"unicode execution, odd offset", "w.example.com", "x" + strings.Repeat("é", 60), "asgdns register … x" + strings.Repeat("é", 39)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := comment(workflow.ActionRegister, tc.fqdn, tc.execution)
+			if got != tc.want {
+				t.Errorf("comment\n got %q\nwant %q", got, tc.want)
+			}
+			if len(got) > maxComment || !utf8Valid(got) {
+				t.Errorf("comment %q is %d bytes or not UTF-8", got, len(got))
+			}
+		})
+	}
+}
+
+func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+func apiError(code string) error {
+	return &smithy.GenericAPIError{Code: code, Message: code + " from fake"}
+}
+
+// stsError is how the SDK reports a refused AssumeRole made while signing an
+// SSM call: an SSM operation error wrapping the STS one.
+func stsError(code string) error {
+	return &smithy.OperationError{ServiceID: "SSM", OperationName: "SendCommand", Err: fmt.Errorf("failed to retrieve credentials: %w",
+		&smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole", Err: apiError(code)})}
+}
+
+// TestErrors lists every error this step can return and what causes it.
+// InvalidConfig happens only at init (TestThroughLambdaRuntime);
+// InstanceNotFound and CommandFailed belong to other steps.
+func TestErrors(t *testing.T) {
+	cases := []struct {
+		name      string
+		input     []byte
+		err       error // from SendCommand
+		noCommand bool
+		wantType  string
+		wantSent  bool
+		wantInMsg []string
+	}{
+		// Validation: nothing sent, no role assumed.
+		{name: "malformed JSON", input: []byte(`{"execution":"x","state":`), wantType: "InvalidEvent", wantInMsg: []string{"input", "fix:"}},
+		{name: "no instance", input: withState(t, "launch", func(s map[string]any) { delete(s, "instance") }),
+			wantType: "InvalidEvent", wantInMsg: []string{"state.instance", "is missing"}},
+		{name: "action none", input: withInstance(t, func(i map[string]any) {
+			i["action"], i["reason"] = "none", "returning to the warm pool, not terminating: the record stays"
+		}), wantType: "InvalidEvent", wantInMsg: []string{`state.instance.action "none"`, "nothing to send", "warm pool", "Choice"}},
+		{name: "unknown action", input: withInstance(t, func(i map[string]any) { i["action"] = "upsert" }),
+			wantType: "InvalidEvent", wantInMsg: []string{`"upsert"`, "register or deregister"}},
+		{name: "no target", input: withInstance(t, func(i map[string]any) { delete(i, "target") }),
+			wantType: "InvalidEvent", wantInMsg: []string{"state.instance.target", "missing"}},
+		{name: "no DCs", input: withTarget(t, func(tg map[string]any) { tg["dcInstanceIds"] = []any{} }),
+			wantType: "InvalidEvent", wantInMsg: []string{"dcInstanceIds", "no DC"}},
+		{name: "DC id with shell", input: withTarget(t, func(tg map[string]any) { tg["dcInstanceIds"] = []any{dc1, "i-0123;reboot"} }),
+			wantType: "InvalidEvent", wantInMsg: []string{`dcInstanceIds "i-0123;reboot"`}},
+		{name: "unknown platform", input: withTarget(t, func(tg map[string]any) { tg["dcPlatform"] = "linux" }),
+			wantType: "InvalidEvent", wantInMsg: []string{`dcPlatform "linux"`, "Windows or Linux"}},
+		{name: "no document", input: withTarget(t, func(tg map[string]any) { tg["documentName"] = "" }),
+			wantType: "InvalidEvent", wantInMsg: []string{"documentName", "empty"}},
+		{name: "no record", input: withInstance(t, func(i map[string]any) { delete(i, "record") }),
+			wantType: "InvalidEvent", wantInMsg: []string{"state.instance.record"}},
+		{name: "register without IP", input: withInstance(t, func(i map[string]any) { delete(i, "privateIp") }),
+			wantType: "InvalidEvent", wantInMsg: []string{"privateIp", "no address"}},
+		{name: "IP with shell", input: withInstance(t, func(i map[string]any) { i["privateIp"] = "10.0.0.1;reboot" }),
+			wantType: "InvalidEvent", wantInMsg: []string{"privateIp", "IPv4"}},
+		{name: "owner with shell", input: withInstance(t, func(i map[string]any) { i["instanceId"] = "i-0a1b2c3d$(id)" }),
+			wantType: "InvalidEvent", wantInMsg: []string{"ownerInstanceId", `"i-0a1b2c3d$(id)"`}},
+		{name: "hostname with command substitution", input: withInstance(t, func(i map[string]any) {
+			i["record"].(map[string]any)["hostname"] = "web$(reboot)"
+		}), wantType: "InvalidHostname", wantInMsg: []string{"document parameter hostname", `"web$(reboot)"`, "allowedPattern"}},
+		{name: "zone with newline", input: withInstance(t, func(i map[string]any) {
+			i["record"].(map[string]any)["zone"] = "corp.example.com\nreboot"
+		}), wantType: "InvalidHostname", wantInMsg: []string{"document parameter zone", `\n`}},
+		// SSM refused the command: terminal, nothing ran.
+		{name: "document missing", err: apiError("InvalidDocument"), wantSent: true, wantType: "CommandRejected",
+			wantInMsg: []string{"ssm:SendCommand " + dc1, "InvalidDocument", "deploy the shared-services stack's document"}},
+		{name: "parameters refused", err: apiError("InvalidParameters"), wantSent: true, wantType: "CommandRejected"},
+		{name: "document version", err: apiError("InvalidDocumentVersion"), wantSent: true, wantType: "CommandRejected"},
+		{name: "wrong platform", err: apiError("UnsupportedPlatformType"), wantSent: true, wantType: "CommandRejected"},
+		// Permissions.
+		{name: "SSM access denied", err: apiError("AccessDeniedException"), wantSent: true, wantType: "AccessDenied",
+			wantInMsg: []string{"ssm:SendCommand " + dc1, "may ssm:SendCommand"}},
+		{name: "AssumeRole refused", err: stsError("AccessDenied"), wantSent: true, wantType: "AccessDenied",
+			wantInMsg: []string{"sts:AssumeRole (credentials for ssm:SendCommand " + dc1 + ")", "trusts this function's role"}},
+		// Transient.
+		{name: "throttled", err: apiError("ThrottlingException"), wantSent: true, wantType: "Throttled"},
+		{name: "AssumeRole throttled", err: stsError("Throttling"), wantSent: true, wantType: "Throttled"},
+		{name: "server error", err: apiError("InternalServerError"), wantSent: true, wantType: "Unavailable"},
+		{name: "DC not online", err: apiError("InvalidInstanceId"), wantSent: true, wantType: "Unavailable",
+			wantInMsg: []string{"ssm:SendCommand " + dc1, "not a managed node that is online", "Fleet Manager"}},
+		{name: "timeout", err: fmt.Errorf("operation error SSM: SendCommand: %w", context.DeadlineExceeded), wantSent: true, wantType: "Unavailable"},
+		{name: "no command id", noCommand: true, wantSent: true, wantType: "Unavailable", wantInMsg: []string{"no command id"}},
+	}
+	seen := map[string]bool{}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f, s := &fakeSSM{err: tc.err, noCommand: tc.noCommand}, &sessions{}
+			input := tc.input
+			if input == nil {
+				input = readInput(t, "launch")
+			}
+			got, err := newHandler(f, s, io.Discard).Handle(context.Background(), input)
+			if err == nil {
+				t.Fatalf("got %+v, want a %s", got, tc.wantType)
+			}
+			if name := workflow.Routed(err); name != tc.wantType {
+				t.Fatalf("error %T (%v), want %s", err, err, tc.wantType)
+			}
+			seen[tc.wantType] = true
+			if sent := len(f.calls) == 1; sent != tc.wantSent || len(f.calls) > 1 {
+				t.Errorf("SendCommand called %d times, want sent=%v", len(f.calls), tc.wantSent)
+			}
+			if !tc.wantSent && len(s.asked) != 0 {
+				t.Errorf("asked for credentials %v after a validation failure", s.asked)
+			}
+			for _, want := range tc.wantInMsg {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("message %q lacks %q", err.Error(), want)
+				}
+			}
+		})
+	}
+	for _, name := range []string{"InvalidEvent", "InvalidHostname", "CommandRejected", "AccessDenied", "Throttled", "Unavailable"} {
+		if !seen[name] {
+			t.Errorf("no case produces %s", name)
+		}
+	}
+}
+
+func TestLogsCarryContext(t *testing.T) {
+	var logs bytes.Buffer
+	if _, err := newHandler(&fakeSSM{}, &sessions{}, &logs).Handle(context.Background(), readInput(t, "launch")); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"execution":"` + execution + `"`, `"instanceId":"` + fixtureInstance + `"`, `"asg":"web-prod"`,
+		`"dc":"` + dc1 + `"`, `"commandId":"` + commandID + `"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %s:\n%s", want, logs.String())
+		}
+	}
+}
+
+// sendCommandAnswer is a SendCommand response body as SSM sends it.
+const sendCommandAnswer = `{"Command":{"CommandId":"` + commandID + `","DocumentName":"asgdns-dns-record","DocumentVersion":"$DEFAULT",
+"Comment":"asgdns register web-prod-i-0a1b2c3d4e5f60718.corp.example.com 0d5c1f6e-asgdns-test-execution","ExpiresAfter":1.79396655E9,
+"Parameters":{"action":["register"]},"InstanceIds":["` + dc1 + `"],"Targets":[],"RequestedDateTime":1.79396295E9,"Status":"Pending",
+"StatusDetails":"Pending","OutputS3Region":"eu-west-1","MaxConcurrency":"1","MaxErrors":"0","TargetCount":1,"CompletedCount":0,
+"ErrorCount":0,"DeliveryTimedOutCount":0,"ServiceRole":"","NotificationConfig":{"NotificationArn":"","NotificationEvents":[],"NotificationType":""},
+"CloudWatchOutputConfig":{"CloudWatchLogGroupName":"","CloudWatchOutputEnabled":true},"TimeoutSeconds":60,"TriggeredAlarms":[]}}`
+
+var secrets = []string{lambdatest.FakeAccessKeyID, lambdatest.FakeSecretAccessKey, lambdatest.FakeSessionToken, externalID}
+
+func assertNoSecrets(t *testing.T, what, text string) {
+	t.Helper()
+	for _, s := range secrets {
+		if strings.Contains(text, s) {
+			t.Errorf("%s contains %q:\n%s", what, s, text)
+		}
+	}
+}
+
+// TestNoSecretsInOutputOrLogs runs the handler in-process with the real SDK
+// and the real cross-account provider against a fake AWS endpoint, and
+// checks neither the result, the error nor the logs repeat the assumed
+// credentials or the ExternalId.
+func TestNoSecretsInOutputOrLogs(t *testing.T) {
+	for _, tc := range []struct {
+		name, code     string
+		assume, answer bool // answer AssumeRole, SendCommand
+		wantErr        string
+	}{
+		{name: "sent", assume: true, answer: true},
+		{name: "SSM refuses", code: "AccessDeniedException", assume: true, wantErr: "AccessDenied"},
+		{name: "STS refuses", code: "AccessDenied", wantErr: "AccessDenied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answers := map[string]string{}
+			if tc.assume {
+				answers["AssumeRole"] = lambdatest.AssumeRoleResponse(roleARN, "asgdns-"+fixtureInstance+"-"+execution)
+			}
+			if tc.answer {
+				answers["SendCommand"] = sendCommandAnswer
+			}
+			srv := lambdatest.NewAWS(t, answers, http.StatusForbidden, tc.code, "refused by the test endpoint")
+			cfg := aws.Config{
+				Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
+				Credentials: credentials.NewStaticCredentialsProvider("AKIDLAMBDATEST", "lambdatest-secret", ""),
+			}
+			roles := crossaccount.New(sts.NewFromConfig(cfg), config.Session{RoleARN: roleARN, Account: "222222222222", ExternalID: externalID})
+			var logs bytes.Buffer
+			h := &Handler{SSM: ssm.NewFromConfig(cfg), Credentials: roles.For, Now: time.Now,
+				Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+			got, err := h.Handle(context.Background(), readInput(t, "launch"))
+			if name := workflow.Routed(err); name != tc.wantErr {
+				t.Fatalf("error %v (%s), want %q", err, name, tc.wantErr)
+			}
+			if calls := srv.Calls(); len(calls) == 0 || calls[0] != "AssumeRole" {
+				t.Fatalf("calls %v: the role was never assumed, so this test proves nothing", calls)
+			}
+			out, _ := json.Marshal(got)
+			assertNoSecrets(t, "output", string(out))
+			if err != nil {
+				assertNoSecrets(t, "error", err.Error())
+			}
+			assertNoSecrets(t, "logs", logs.String())
+			if logs.Len() == 0 {
+				t.Error("nothing logged")
+			}
+		})
+	}
+}
+
+// signatures records, per service, the credentials each request was signed
+// with, on its way to the fake AWS endpoint.
+type signatures struct {
+	mu   sync.Mutex
+	auth map[string]string // "ssm" or "sts" → Authorization
+	tok  map[string]string // → X-Amz-Security-Token
+}
+
+func signingProxy(t *testing.T, upstream string) (*httptest.Server, *signatures) {
+	u, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := &signatures{auth: map[string]string{}, tok: map[string]string{}}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		svc := "sts"
+		if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AmazonSSM.") {
+			svc = "ssm"
+		}
+		sig.mu.Lock()
+		sig.auth[svc], sig.tok[svc] = r.Header.Get("Authorization"), r.Header.Get("X-Amz-Security-Token")
+		sig.mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, sig
+}
+
+// TestThroughLambdaRuntime runs the real main through aws-lambda-go's own
+// invocation path against a fake Runtime API, with the real SDK assuming the
+// role and calling SSM over HTTP, and checks what Step Functions would see.
+func TestThroughLambdaRuntime(t *testing.T) {
+	baseEnv := []string{
+		config.EnvRoleARN + "=" + roleARN, config.EnvExternalID + "=" + externalID,
+		"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=DEBUG",
+	}
+	assumeRole := lambdatest.AssumeRoleResponse(roleARN, "asgdns-"+fixtureInstance+"-"+execution)
+	invoke := func(t *testing.T, input []byte, answers map[string]string, status int, code string) (lambdatest.Result, *lambdatest.AWS, *signatures, string) {
+		t.Helper()
+		srv := lambdatest.NewAWS(t, answers, status, code, "from the test endpoint")
+		proxy, sig := signingProxy(t, srv.URL)
+		outFile := filepath.Join(t.TempDir(), "output")
+		env := append(append([]string{outputEnv + "=" + outFile}, baseEnv...), lambdatest.SDKEnv(proxy.URL)...)
+		res := lambdatest.Invoke(t, input, env...)
+		output, _ := os.ReadFile(outFile)
+		assertNoSecrets(t, "payload", string(res.Payload))
+		assertNoSecrets(t, "error message", res.ErrorMessage)
+		assertNoSecrets(t, "process output", string(output))
+		return res, srv, sig, string(output)
+	}
+
+	t.Run("sent", func(t *testing.T) {
+		res, srv, sig, output := invoke(t, readInput(t, "launch"),
+			map[string]string{"AssumeRole": assumeRole, "SendCommand": sendCommandAnswer}, 500, "InternalServerError")
+		if res.ErrorType != "" {
+			t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
+		}
+		var got workflow.CommandResult
+		if err := json.Unmarshal(res.Payload, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.CommandID != commandID || got.DCInstanceID != dc1 || got.Attempt != 1 || got.Step != workflow.StepWindows || got.SentAt.IsZero() {
+			t.Errorf("unexpected result %s", res.Payload)
+		}
+		if calls := strings.Join(srv.Calls(), ","); calls != "AssumeRole,SendCommand" {
+			t.Errorf("calls %s, want AssumeRole,SendCommand", calls)
+		}
+		sig.mu.Lock()
+		defer sig.mu.Unlock()
+		// SSM must be signed with the assumed shared-services session, STS
+		// with the function's own credentials.
+		if !strings.Contains(sig.auth["ssm"], "Credential="+lambdatest.FakeAccessKeyID+"/") || sig.tok["ssm"] != lambdatest.FakeSessionToken {
+			t.Errorf("SendCommand was not signed with the assumed role: %q", sig.auth["ssm"])
+		}
+		if !strings.Contains(sig.auth["sts"], "Credential=AKIDLAMBDATEST/") {
+			t.Errorf("AssumeRole was not signed with the function's credentials: %q", sig.auth["sts"])
+		}
+		if !strings.Contains(output, `"commandId":"`+commandID+`"`) {
+			t.Errorf("process output lacks the command log line:\n%s", output)
+		}
+	})
+	for _, tc := range []struct {
+		name, code, want string
+		status           int
+		noAssumeRole     bool
+		input            []byte
+		wantCalls        string
+	}{
+		{name: "throttled", code: "ThrottlingException", status: 400, want: "Throttled", wantCalls: "AssumeRole,SendCommand"},
+		{name: "document missing", code: "InvalidDocument", status: 400, want: "CommandRejected", wantCalls: "AssumeRole,SendCommand"},
+		{name: "server error", code: "InternalServerError", status: 500, want: "Unavailable", wantCalls: "AssumeRole,SendCommand"},
+		{name: "DC not online", code: "InvalidInstanceId", status: 400, want: "Unavailable", wantCalls: "AssumeRole,SendCommand"},
+		{name: "role refused", code: "AccessDenied", status: 403, noAssumeRole: true, want: "AccessDenied", wantCalls: "AssumeRole"},
+		{name: "nothing to send", input: withInstance(t, func(i map[string]any) { i["action"] = "none" }), want: "InvalidEvent"},
+		{name: "malformed JSON", input: []byte(`{"state":`), want: "InvalidEvent"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answers := map[string]string{"AssumeRole": assumeRole}
+			if tc.noAssumeRole {
+				answers = nil
+			}
+			input := tc.input
+			if input == nil {
+				input = readInput(t, "launch")
+			}
+			status := tc.status
+			if status == 0 {
+				status = 500
+			}
+			res, srv, _, _ := invoke(t, input, answers, status, tc.code)
+			t.Logf("%s: %s", res.ErrorType, res.ErrorMessage)
+			if res.ErrorType != tc.want {
+				t.Fatalf("errorType %q (%s), want %q", res.ErrorType, res.ErrorMessage, tc.want)
+			}
+			if calls := strings.Join(srv.Calls(), ","); calls != tc.wantCalls {
+				t.Errorf("calls %q, want %q", calls, tc.wantCalls)
+			}
+		})
+	}
+	t.Run("missing role fails init", func(t *testing.T) {
+		res := lambdatest.Invoke(t, readInput(t, "launch"), config.EnvRoleARN+"=")
+		if !res.InitError || !strings.Contains(res.ErrorMessage, config.EnvRoleARN) {
+			t.Fatalf("want an init failure naming %s, got %+v", config.EnvRoleARN, res)
+		}
+	})
+}
+
+func BenchmarkHandle(b *testing.B) {
+	f, s := &fakeSSM{}, &sessions{}
+	h := newHandler(f, s, io.Discard)
+	input := readInput(b, "launch")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		f.calls, s.asked = f.calls[:0], s.asked[:0]
+		if _, err := h.Handle(ctx, input); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,866 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/asgdns/asgdns/workflow"
+	"github.com/asgdns/asgdns/workflow/config"
+	"github.com/asgdns/asgdns/workflow/crossaccount"
+	"github.com/asgdns/asgdns/workflow/lambdatest"
+)
+
+// outputEnv names a file the child process writes its stdout and stderr to,
+// so TestThroughLambdaRuntime can check what the function printed.
+const outputEnv = "ASGDNS_TEST_OUTPUT_FILE"
+
+func TestMain(m *testing.M) {
+	if lambdatest.IsChild() {
+		if path := os.Getenv(outputEnv); path != "" {
+			f, err := os.Create(path)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(2)
+			}
+			os.Stdout, os.Stderr = f, f
+			log.SetOutput(f)
+		}
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+const (
+	fixtureInstance = "i-0a1b2c3d4e5f60718"
+	execution       = "0d5c1f6e-asgdns-test-execution"
+	dc1             = "i-0123456789abcdef0"
+	dc2             = "i-0fedcba9876543210"
+	commandID       = "4f1c2a9e-7b3d-4e6f-9a8b-0c1d2e3f4a5b" // the launch input's command
+	roleARN         = "arn:aws:iam::222222222222:role/asgdns-dns"
+	externalID      = "asgdns-external-id-test"
+)
+
+// sentAt is when the launch input's command was sent.
+var sentAt = time.Date(2026, 11, 20, 8, 15, 50, 0, time.UTC)
+
+// clock is a fake clock: Sleep returns at once and moves Now on.
+type clock struct {
+	now      time.Time
+	slept    []time.Duration
+	sleepErr error
+}
+
+func (c *clock) Now() time.Time { return c.now }
+
+func (c *clock) Sleep(_ context.Context, d time.Duration) error {
+	if c.sleepErr != nil {
+		return c.sleepErr
+	}
+	c.slept = append(c.slept, d)
+	c.now = c.now.Add(d)
+	return nil
+}
+
+// answer is one GetCommandInvocation response: an invocation or an error.
+type answer struct {
+	status, details string
+	code            int32
+	stdout, stderr  string
+	err             error
+}
+
+var (
+	pending    = answer{status: "Pending", details: "Pending", code: -1}
+	inProgress = answer{status: "InProgress", details: "In Progress", code: -1}
+	delayed    = answer{status: "Delayed", details: "Delayed", code: -1}
+	notYet     = answer{err: apiError("InvocationDoesNotExist")}
+)
+
+// resultLine is the DNS command's last line on stdout.
+func resultLine(outcome, message string) string {
+	line := fmt.Sprintf(`{"asgdns":1,"outcome":%q,"fqdn":"web-prod-i-0a1b2c3d4e5f60718.corp.example.com","ip":"10.20.30.40"`, outcome)
+	if message != "" {
+		line += fmt.Sprintf(`,"message":%q`, message)
+	}
+	return line + "}"
+}
+
+func success(outcome string) answer {
+	return answer{status: "Success", details: "Success", code: 0,
+		stdout: "zone corp.example.com on dc01\n" + resultLine(outcome, "") + "\n"}
+}
+
+func failed(details string, code int32, outcome, message, stderr string) answer {
+	status := "Failed"
+	switch details {
+	case "Delivery Timed Out", "Execution Timed Out":
+		status = "TimedOut"
+	case "Cancelled":
+		status = "Cancelled"
+	}
+	a := answer{status: status, details: details, code: code, stderr: stderr}
+	if outcome != "" {
+		a.stdout = "checking ownership\n" + resultLine(outcome, message) + "\n"
+	}
+	return a
+}
+
+// pollCall is one GetCommandInvocation call as the fake saw it.
+type pollCall struct {
+	in     *ssm.GetCommandInvocationInput
+	optFns []func(*ssm.Options)
+}
+
+// credentials applies the call's options as the SDK does and returns the
+// session they select.
+func (c pollCall) credentials() aws.CredentialsProvider {
+	var o ssm.Options
+	for _, fn := range c.optFns {
+		fn(&o)
+	}
+	return o.Credentials
+}
+
+// fakeSSM answers from a script; the last answer repeats.
+type fakeSSM struct {
+	answers []answer
+	calls   []pollCall
+}
+
+func (f *fakeSSM) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvocationInput, optFns ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error) {
+	f.calls = append(f.calls, pollCall{in: in, optFns: optFns})
+	a := f.answers[min(len(f.calls), len(f.answers))-1]
+	if a.err != nil {
+		return nil, a.err
+	}
+	return &ssm.GetCommandInvocationOutput{
+		CommandId: in.CommandId, InstanceId: in.InstanceId, PluginName: in.PluginName,
+		Status: types.CommandInvocationStatus(a.status), StatusDetails: aws.String(a.details), ResponseCode: a.code,
+		StandardOutputContent: aws.String(a.stdout), StandardErrorContent: aws.String(a.stderr),
+	}, nil
+}
+
+// session stands in for the shared-services credentials of one instance's
+// execution, so a test can tell which session a call was made with.
+type session struct{ instanceID, execution string }
+
+func (s *session) Retrieve(context.Context) (aws.Credentials, error) {
+	return aws.Credentials{}, errors.New("fake session: never retrieved")
+}
+
+type sessions struct{ asked []session }
+
+func (s *sessions) For(instanceID, execution string) aws.CredentialsProvider {
+	s.asked = append(s.asked, session{instanceID, execution})
+	return &session{instanceID, execution}
+}
+
+func newHandler(f *fakeSSM, c *clock, s *sessions, logs io.Writer) *Handler {
+	return &Handler{
+		SSM: f, Credentials: s.For, Budget: DefaultBudget, Now: c.Now, Sleep: c.Sleep,
+		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+}
+
+// after returns a clock d after the launch input's command was sent.
+func after(d time.Duration) *clock { return &clock{now: sentAt.Add(d)} }
+
+func readInput(t testing.TB, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile("testdata/" + name + ".input.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// withState returns a testdata input with its state changed.
+func withState(t testing.TB, name string, change func(state map[string]any)) []byte {
+	t.Helper()
+	var req map[string]any
+	if err := json.Unmarshal(readInput(t, name), &req); err != nil {
+		t.Fatal(err)
+	}
+	change(req["state"].(map[string]any))
+	data, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func withCommand(t testing.TB, change func(cmd map[string]any)) []byte {
+	return withState(t, "launch", func(s map[string]any) { change(s["command"].(map[string]any)) })
+}
+
+// TestFixtures runs each testdata input against a scripted invocation and
+// compares the result with its golden file.
+func TestFixtures(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		start   time.Time
+		answers []answer
+		calls   int
+	}{
+		// Running at first sight, done one second later.
+		{"launch", sentAt.Add(3 * time.Second), []answer{inProgress, success("created")}, 2},
+		{"terminate", sentAt.Add(23 * time.Second), []answer{success("deleted")}, 1},
+		// Third invocation for this command, still running after the budget.
+		{"launch-still-running", sentAt.Add(40 * time.Second), []answer{inProgress}, 7},
+		// A re-sent command: not visible at once, then delayed, then done.
+		{"launch-resent", sentAt.Add(101 * time.Second), []answer{notYet, delayed, success("unchanged")}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeSSM{answers: tc.answers}
+			got, err := newHandler(f, &clock{now: tc.start}, &sessions{}, io.Discard).Handle(context.Background(), readInput(t, tc.name))
+			if err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			if len(f.calls) != tc.calls {
+				t.Errorf("GetCommandInvocation called %d times, want %d", len(f.calls), tc.calls)
+			}
+			lambdatest.Golden(t, "testdata/"+tc.name+".golden.json", got)
+		})
+	}
+}
+
+// TestWhatIsSent: every poll reads the command's invocation on its DC, for
+// the step that ran, with the shared-services session of this execution.
+func TestWhatIsSent(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		input     []byte
+		id, dc    string
+		step      string
+		sessionOf string // the instance whose session signs the call
+	}{
+		{"windows", readInput(t, "launch"), commandID, dc1, workflow.StepWindows, fixtureInstance},
+		{"re-sent to the second DC", readInput(t, "launch-resent"), "c3b2a190-8f7e-4d6c-9b5a-4f3e2d1c0b9a", dc2, workflow.StepWindows, fixtureInstance},
+		{"linux", withCommand(t, func(c map[string]any) { c["step"] = workflow.StepLinux }), commandID, dc1, workflow.StepLinux, fixtureInstance},
+		{"no instance section", withState(t, "launch", func(s map[string]any) { delete(s, "instance") }), commandID, dc1, workflow.StepWindows, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, s := &fakeSSM{answers: []answer{pending, inProgress, success("created")}}, &sessions{}
+			if _, err := newHandler(f, after(time.Second), s, io.Discard).Handle(context.Background(), tc.input); err != nil {
+				t.Fatal(err)
+			}
+			if len(f.calls) != 3 {
+				t.Fatalf("%d calls, want 3", len(f.calls))
+			}
+			for i, c := range f.calls {
+				if got := [3]string{aws.ToString(c.in.CommandId), aws.ToString(c.in.InstanceId), aws.ToString(c.in.PluginName)}; got != [3]string{tc.id, tc.dc, tc.step} {
+					t.Errorf("call %d asked for %v, want command %s on %s, plugin %s", i, got, tc.id, tc.dc, tc.step)
+				}
+				if got, ok := c.credentials().(*session); !ok || *got != (session{tc.sessionOf, execution}) {
+					t.Errorf("call %d credentials = %#v, want the session for %q/%s", i, c.credentials(), tc.sessionOf, execution)
+				}
+			}
+			if len(s.asked) != 1 {
+				t.Errorf("asked for %d sessions, want 1 per invocation", len(s.asked))
+			}
+		})
+	}
+}
+
+// TestPolling covers the schedule inside one invocation: the waits, the
+// budget, and InvocationDoesNotExist inside and beyond the grace period.
+func TestPolling(t *testing.T) {
+	s := time.Second
+	for _, tc := range []struct {
+		name      string
+		start     time.Duration // after the command was sent
+		budget    time.Duration
+		answers   []answer
+		wantSlept []time.Duration
+		wantDone  bool
+		wantErr   string
+		status    string
+		details   string
+	}{
+		{name: "success at once", start: 3 * s, answers: []answer{success("created")},
+			wantDone: true, status: "Success", details: "Success"},
+		{name: "not yet, then success", start: 3 * s, answers: []answer{pending, inProgress, inProgress, success("created")},
+			wantSlept: []time.Duration{s, 1500 * time.Millisecond, 2250 * time.Millisecond}, wantDone: true, status: "Success"},
+		{name: "cancelling is not an end", start: 3 * s, answers: []answer{{status: "Cancelling", details: "Cancelling", code: -1}, success("created")},
+			wantSlept: []time.Duration{s}, wantDone: true, status: "Success"},
+		{name: "budget exhausted", start: 3 * s, answers: []answer{inProgress},
+			wantSlept: []time.Duration{s, 1500 * time.Millisecond, 2250 * time.Millisecond, 3375 * time.Millisecond, 5 * s, 5 * s},
+			status:    "InProgress", details: "In Progress"},
+		{name: "smaller budget", start: 3 * s, budget: 5 * s, answers: []answer{delayed},
+			wantSlept: []time.Duration{s, 1500 * time.Millisecond, 2250 * time.Millisecond}, status: "Delayed", details: "Delayed"},
+		{name: "budget 0 polls once", start: 3 * s, budget: -1, answers: []answer{pending}, status: "Pending", details: "Pending"},
+		{name: "not visible, then success", start: 2 * s, answers: []answer{notYet, notYet, success("created")},
+			wantSlept: []time.Duration{s, 1500 * time.Millisecond}, wantDone: true, status: "Success"},
+		{name: "not visible for the whole budget", start: 0, answers: []answer{notYet},
+			wantSlept: []time.Duration{s, 1500 * time.Millisecond, 2250 * time.Millisecond, 3375 * time.Millisecond, 5 * s, 5 * s},
+			status:    "Pending", details: notVisible},
+		{name: "not visible beyond the grace period", start: 31 * s, answers: []answer{notYet}, wantErr: "Unavailable"},
+		{name: "grace runs out while polling", start: 25 * s, answers: []answer{notYet},
+			wantSlept: []time.Duration{s, 1500 * time.Millisecond, 2250 * time.Millisecond, 3375 * time.Millisecond}, wantErr: "Unavailable"},
+		{name: "fails after running", start: 3 * s, answers: []answer{inProgress, failed("Failed", 3, "dns-error", "zone not found", "")},
+			wantSlept: []time.Duration{s}, wantErr: "CommandFailed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, c := &fakeSSM{answers: tc.answers}, after(tc.start)
+			h := newHandler(f, c, &sessions{}, io.Discard)
+			switch {
+			case tc.budget > 0:
+				h.Budget = tc.budget
+			case tc.budget < 0:
+				h.Budget = 0
+			}
+			got, err := h.Handle(context.Background(), readInput(t, "launch"))
+			if name := workflow.Routed(err); name != tc.wantErr {
+				t.Fatalf("error %v (%s), want %q", err, name, tc.wantErr)
+			}
+			if !slices.Equal(c.slept, tc.wantSlept) {
+				t.Errorf("slept %v, want %v", c.slept, tc.wantSlept)
+			}
+			if len(f.calls) != len(tc.wantSlept)+1 {
+				t.Errorf("%d polls for %d sleeps", len(f.calls), len(c.slept))
+			}
+			if total := c.now.Sub(sentAt.Add(tc.start)); total > h.Budget {
+				t.Errorf("polled for %v, beyond the %v budget", total, h.Budget)
+			}
+			if err != nil {
+				return
+			}
+			if got.Done != tc.wantDone || got.Status != tc.status || (tc.details != "" && got.StatusDetails != tc.details) {
+				t.Errorf("got done=%v %s (%s), want done=%v %s (%s)", got.Done, got.Status, got.StatusDetails, tc.wantDone, tc.status, tc.details)
+			}
+			if got.Done != (got.NextWaitSeconds == 0) {
+				t.Errorf("done=%v with nextWaitSeconds %d", got.Done, got.NextWaitSeconds)
+			}
+			if !got.Done && got.ResponseCode != -1 {
+				t.Errorf("responseCode %d while not done, want -1", got.ResponseCode)
+			}
+		})
+	}
+}
+
+// TestDeadlineBoundsTheBudget: the poller never runs into the Lambda
+// deadline, whatever the budget says.
+func TestDeadlineBoundsTheBudget(t *testing.T) {
+	// The fake clock starts at the real time so the context deadline (real
+	// time) and the handler's clock agree; the test still never sleeps.
+	c := &clock{now: time.Now()}
+	ctx, cancel := context.WithDeadline(context.Background(), c.now.Add(6*time.Second))
+	defer cancel()
+	f := &fakeSSM{answers: []answer{inProgress}}
+	got, err := newHandler(f, c, &sessions{}, io.Discard).Handle(ctx, readInput(t, "launch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 6 s deadline - 0.5 s headroom - 2 s for the last call: polls at 0, 1
+	// and 2.5 s; the next would be at 4.75 s.
+	if want := []time.Duration{time.Second, 1500 * time.Millisecond}; !slices.Equal(c.slept, want) || len(f.calls) != 3 {
+		t.Errorf("slept %v over %d polls, want %v over 3", c.slept, len(f.calls), want)
+	}
+	if got.Done || got.NextWaitSeconds != 5 {
+		t.Errorf("got %+v, want not done, next wait 5", got)
+	}
+}
+
+// TestPollsAndNextWait: polls count invocations for one command, the
+// state machine's wait grows with them, and a re-sent command starts over.
+func TestPollsAndNextWait(t *testing.T) {
+	for _, tc := range []struct {
+		previous  *workflow.InvocationResult
+		polls     int
+		nextWaitS int
+	}{
+		{nil, 1, 5},
+		{&workflow.InvocationResult{CommandID: commandID, Polls: 1}, 2, 10},
+		{&workflow.InvocationResult{CommandID: commandID, Polls: 2}, 3, 20},
+		{&workflow.InvocationResult{CommandID: commandID, Polls: 3}, 4, 40},
+		{&workflow.InvocationResult{CommandID: commandID, Polls: 4}, 5, 60},
+		{&workflow.InvocationResult{CommandID: commandID, Polls: 5}, 6, 60},
+		{&workflow.InvocationResult{CommandID: commandID, Polls: 99}, 100, 60},
+		{&workflow.InvocationResult{CommandID: "c3b2a190-8f7e-4d6c-9b5a-4f3e2d1c0b9a", Polls: 4}, 1, 5}, // re-sent
+	} {
+		prev := "none"
+		if tc.previous != nil {
+			prev = fmt.Sprintf("%s/%d", tc.previous.CommandID[:8], tc.previous.Polls)
+		}
+		t.Run(prev, func(t *testing.T) {
+			input := withState(t, "launch", func(s map[string]any) {
+				if tc.previous != nil {
+					s["invocation"] = tc.previous
+				}
+			})
+			h := newHandler(&fakeSSM{answers: []answer{inProgress}}, after(time.Second), &sessions{}, io.Discard)
+			h.Budget = 0
+			got, err := h.Handle(context.Background(), input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Polls != tc.polls || got.NextWaitSeconds != tc.nextWaitS || got.CommandID != commandID {
+				t.Errorf("got polls %d, next wait %d for %s; want %d, %d for %s",
+					got.Polls, got.NextWaitSeconds, got.CommandID, tc.polls, tc.nextWaitS, commandID)
+			}
+		})
+	}
+}
+
+func TestOutputIsTrimmed(t *testing.T) {
+	stdout := strings.Repeat("line of progress é\n", 400) + resultLine("replaced", "") + "\n\n"
+	stderr := strings.Repeat("warning: slow zone transfer\n", 100) + "last warning"
+	f := &fakeSSM{answers: []answer{{status: "Success", details: "Success", stdout: stdout, stderr: stderr}}}
+	got, err := newHandler(f, after(time.Second), &sessions{}, io.Discard).Handle(context.Background(), readInput(t, "launch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Result == nil || got.Result.Outcome != "replaced" {
+		t.Errorf("result %+v, want outcome replaced", got.Result)
+	}
+	out, errPart, ok := strings.Cut(got.Output, "\nstderr: ")
+	if !ok {
+		t.Fatalf("output has no stderr part: %q", got.Output)
+	}
+	if len(out) > 1000 || !strings.HasPrefix(out, "…") || !strings.HasSuffix(out, resultLine("replaced", "")) {
+		t.Errorf("stdout part is %d bytes (max 1000) and should end with the result line: %q", len(out), out)
+	}
+	if len(errPart) > 500 || !strings.HasPrefix(errPart, "…") || !strings.HasSuffix(errPart, "last warning") {
+		t.Errorf("stderr part is %d bytes (max 500) and should end with the last line: %q", len(errPart), errPart)
+	}
+	if strings.ToValidUTF8(got.Output, "?") != got.Output {
+		t.Error("output was cut inside a character")
+	}
+}
+
+func TestTail(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"  short\n", 10, "short"},
+		{"abcdefghij", 10, "abcdefghij"},
+		{"abcdefghijk", 10, "…efghijk"},
+		{"éééé", 6, "…é"}, // the cut lands inside a character and moves past it
+		{"", 10, ""},
+	} {
+		if got := tail(tc.in, tc.n); got != tc.want || len(got) > tc.n {
+			t.Errorf("tail(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
+
+// TestSleep covers the real Sleep, which the other tests replace.
+func TestSleep(t *testing.T) {
+	if err := Sleep(context.Background(), time.Millisecond); err != nil {
+		t.Errorf("Sleep: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	if err := Sleep(ctx, time.Minute); !errors.Is(err, context.Canceled) || time.Since(start) > 10*time.Second {
+		t.Errorf("Sleep on a cancelled context returned %v after %v", err, time.Since(start))
+	}
+}
+
+func apiError(code string) error {
+	return &smithy.GenericAPIError{Code: code, Message: code + " from fake"}
+}
+
+// stsError is how the SDK reports a refused AssumeRole made while signing an
+// SSM call: an SSM operation error wrapping the STS one.
+func stsError(code string) error {
+	return &smithy.OperationError{ServiceID: "SSM", OperationName: "GetCommandInvocation", Err: fmt.Errorf("failed to retrieve credentials: %w",
+		&smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole", Err: apiError(code)})}
+}
+
+// TestErrors lists every error this step can return and the SDK error or
+// invocation status that causes it. InvalidConfig happens only at init;
+// InvalidHostname and InstanceNotFound belong to other steps.
+func TestErrors(t *testing.T) {
+	logs := "CloudWatch Logs, log group aws/ssm/asgdns-dns-record, streams " + commandID + "/" + dc1 + "/"
+	where := "command " + commandID + " on " + dc1
+	cases := []struct {
+		name      string
+		input     []byte
+		answers   []answer
+		sleepErr  error
+		wantType  string
+		wantCalls int
+		wantInMsg []string
+	}{
+		// Validation: nothing read, no role assumed.
+		{name: "malformed JSON", input: []byte(`{"execution":"x","state":`), wantType: "InvalidEvent", wantInMsg: []string{"input", "fix:"}},
+		{name: "no command", input: withState(t, "launch", func(s map[string]any) { delete(s, "command") }),
+			wantType: "InvalidEvent", wantInMsg: []string{"state.command", "missing", "SendCommand"}},
+		{name: "no command id", input: withCommand(t, func(c map[string]any) { c["commandId"] = "" }),
+			wantType: "InvalidEvent", wantInMsg: []string{"state.command.commandId"}},
+		{name: "DC id with shell", input: withCommand(t, func(c map[string]any) { c["dcInstanceId"] = "i-0123;reboot" }),
+			wantType: "InvalidEvent", wantInMsg: []string{`state.command.dcInstanceId "i-0123;reboot"`}},
+		{name: "unknown step", input: withCommand(t, func(c map[string]any) { c["step"] = "aws:runShellScript" }),
+			wantType: "InvalidEvent", wantInMsg: []string{`state.command.step "aws:runShellScript"`, workflow.StepLinux}},
+		{name: "no sentAt", input: withCommand(t, func(c map[string]any) { delete(c, "sentAt") }),
+			wantType: "InvalidEvent", wantInMsg: []string{"state.command.sentAt", "grace"}},
+		// The call itself.
+		{name: "throttled", answers: []answer{{err: apiError("ThrottlingException")}}, wantType: "Throttled", wantCalls: 1,
+			wantInMsg: []string{"ssm:GetCommandInvocation " + commandID + " on " + dc1}},
+		{name: "server error", answers: []answer{{err: apiError("InternalServerError")}}, wantType: "Unavailable", wantCalls: 1},
+		{name: "DC not online", answers: []answer{{err: apiError("InvalidInstanceId")}}, wantType: "Unavailable", wantCalls: 1},
+		{name: "invocation never appeared", input: withCommand(t, func(c map[string]any) { c["sentAt"] = "2026-11-20T08:14:00Z" }),
+			answers: []answer{notYet}, wantType: "Unavailable", wantCalls: 1,
+			wantInMsg: []string{"does not exist 1m53s after the command was sent (grace 30s)", "InvocationDoesNotExist", "next DC"}},
+		{name: "step not in document", answers: []answer{{err: apiError("InvalidPluginName")}}, wantType: "CommandRejected", wantCalls: 1,
+			wantInMsg: []string{"InvalidPluginName", "has the step manageWindowsDns"}},
+		{name: "SSM access denied", answers: []answer{{err: apiError("AccessDeniedException")}}, wantType: "AccessDenied", wantCalls: 1,
+			wantInMsg: []string{"may ssm:GetCommandInvocation"}},
+		{name: "AssumeRole refused", answers: []answer{{err: stsError("AccessDenied")}}, wantType: "AccessDenied", wantCalls: 1,
+			wantInMsg: []string{"sts:AssumeRole (credentials for ssm:GetCommandInvocation", "trusts this function's role"}},
+		{name: "AssumeRole unavailable", answers: []answer{{err: stsError("InternalFailure")}}, wantType: "Unavailable", wantCalls: 1},
+		{name: "waiting interrupted", answers: []answer{inProgress}, sleepErr: context.Canceled, wantType: "Unavailable", wantCalls: 1,
+			wantInMsg: []string{where, "interrupted"}},
+		// The DC never ran it: worth the next DC.
+		{name: "undeliverable", answers: []answer{failed("Undeliverable", -1, "", "", "")}, wantType: "Unavailable", wantCalls: 1,
+			wantInMsg: []string{where, "(Undeliverable)", "exit code -1", "Online in Fleet Manager", "next DC", logs}},
+		{name: "delivery timed out", answers: []answer{failed("Delivery Timed Out", -1, "", "", "")}, wantType: "Unavailable", wantCalls: 1,
+			wantInMsg: []string{"ended TimedOut (Delivery Timed Out)"}},
+		{name: "delivery timed out, other spelling", answers: []answer{failed("DeliveryTimedOut", -1, "", "", "")}, wantType: "Unavailable", wantCalls: 1},
+		{name: "terminated by MaxErrors", answers: []answer{failed("Terminated", -1, "", "", "")}, wantType: "Unavailable", wantCalls: 1},
+		// Refused on the DC.
+		{name: "access denied on the DC", answers: []answer{failed("Access Denied", -1, "", "", "")}, wantType: "AccessDenied", wantCalls: 1,
+			wantInMsg: []string{where, "(Access Denied)", "may ssm:SendCommand the document on this DC", logs}},
+		{name: "invalid platform", answers: []answer{failed("Invalid Platform", -1, "", "", "")}, wantType: "CommandRejected", wantCalls: 1,
+			wantInMsg: []string{where, "(Invalid Platform)", "dcPlatform", logs}},
+		{name: "invalid platform, other spelling", answers: []answer{failed("InvalidPlatform", -1, "", "", "")}, wantType: "CommandRejected", wantCalls: 1},
+		// It ran and failed.
+		{name: "record owned by another instance", answers: []answer{failed("Failed", 3, "not-owned", "A record belongs to i-0ffffffffffffffff",
+			"Remove-DnsServerResourceRecord: refused\nnot owned by i-0a1b2c3d4e5f60718\n")}, wantType: "CommandFailed", wantCalls: 1,
+			wantInMsg: []string{where, "ended Failed (Failed)", "exit code 3", `outcome not-owned "A record belongs to i-0ffffffffffffffff"`,
+				`stderr "Remove-DnsServerResourceRecord: refused\nnot owned by i-0a1b2c3d4e5f60718"`, logs, "replay"}},
+		{name: "failed without a result line", answers: []answer{failed("Failed", 1, "", "", "")}, wantType: "CommandFailed", wantCalls: 1,
+			wantInMsg: []string{"exit code 1", "no asgdns result line on stdout", "no stderr"}},
+		{name: "execution timed out", answers: []answer{failed("Execution Timed Out", 124, "", "", "still waiting for the zone lock")},
+			wantType: "CommandFailed", wantCalls: 1, wantInMsg: []string{"ended TimedOut (Execution Timed Out)", "exit code 124", "zone lock"}},
+		{name: "cancelled", answers: []answer{failed("Cancelled", -1, "", "", "")}, wantType: "CommandFailed", wantCalls: 1,
+			wantInMsg: []string{"ended Cancelled (Cancelled)"}},
+		{name: "unknown terminal status", answers: []answer{{status: "Exploded", details: "Exploded", code: 9}}, wantType: "CommandFailed", wantCalls: 1,
+			wantInMsg: []string{"ended Exploded (Exploded)"}},
+		{name: "stderr is trimmed", answers: []answer{failed("Failed", 2, "", "", strings.Repeat("x", 5000)+"the end")}, wantType: "CommandFailed", wantCalls: 1,
+			wantInMsg: []string{`stderr ends "xxx`, `the end"`}},
+	}
+	seen := map[string]bool{}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f, s, c := &fakeSSM{answers: tc.answers}, &sessions{}, after(3*time.Second)
+			c.sleepErr = tc.sleepErr
+			input := tc.input
+			if input == nil {
+				input = readInput(t, "launch")
+			}
+			got, err := newHandler(f, c, s, io.Discard).Handle(context.Background(), input)
+			if err == nil {
+				t.Fatalf("got %+v, want a %s", got, tc.wantType)
+			}
+			if name := workflow.Routed(err); name != tc.wantType {
+				t.Fatalf("error %T (%v), want %s", err, err, tc.wantType)
+			}
+			seen[tc.wantType] = true
+			if len(f.calls) != tc.wantCalls {
+				t.Errorf("GetCommandInvocation called %d times, want %d", len(f.calls), tc.wantCalls)
+			}
+			if tc.wantCalls == 0 && len(s.asked) != 0 {
+				t.Errorf("asked for credentials %v after a validation failure", s.asked)
+			}
+			for _, want := range tc.wantInMsg {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("message %q lacks %q", err.Error(), want)
+				}
+			}
+			if len(err.Error()) > 2000 {
+				t.Errorf("message is %d bytes: trim it", len(err.Error()))
+			}
+		})
+	}
+	for _, name := range []string{"InvalidEvent", "AccessDenied", "CommandRejected", "CommandFailed", "Throttled", "Unavailable"} {
+		if !seen[name] {
+			t.Errorf("no case produces %s", name)
+		}
+	}
+}
+
+func TestLoadBudget(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		set   bool
+		want  time.Duration
+		bad   bool
+	}{
+		{set: false, want: 20 * time.Second},
+		{value: "", set: true, want: 20 * time.Second},
+		{value: "0", set: true, want: 0},
+		{value: " 45 ", set: true, want: 45 * time.Second},
+		{value: "300", set: true, want: 300 * time.Second},
+		{value: "301", set: true, bad: true},
+		{value: "-1", set: true, bad: true},
+		{value: "20s", set: true, bad: true},
+		{value: "1.5", set: true, bad: true},
+		{value: "99999999999999999999", set: true, bad: true},
+	} {
+		t.Run(fmt.Sprintf("%q", tc.value), func(t *testing.T) {
+			got, err := LoadBudget(func(k string) (string, bool) {
+				if k == EnvPollBudget && tc.set {
+					return tc.value, true
+				}
+				return "", false
+			})
+			if tc.bad {
+				if workflow.Routed(err) != "InvalidConfig" || !strings.Contains(err.Error(), EnvPollBudget) {
+					t.Fatalf("got %v, %v; want an InvalidConfig naming %s", got, err, EnvPollBudget)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLogsCarryContext(t *testing.T) {
+	var logs bytes.Buffer
+	f := &fakeSSM{answers: []answer{inProgress, success("created")}}
+	if _, err := newHandler(f, after(time.Second), &sessions{}, &logs).Handle(context.Background(), readInput(t, "launch")); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"execution":"` + execution + `"`, `"instanceId":"` + fixtureInstance + `"`, `"asg":"web-prod"`,
+		`"commandId":"` + commandID + `"`, `"dc":"` + dc1 + `"`, `"outcome":"created"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %s:\n%s", want, logs.String())
+		}
+	}
+}
+
+// invocationBody is a GetCommandInvocation response body as SSM sends it.
+func invocationBody(status, details string, code int, stdout, stderr string) string {
+	b, _ := json.Marshal(map[string]any{
+		"CommandId": commandID, "InstanceId": dc1, "DocumentName": "asgdns-dns-record", "DocumentVersion": "1",
+		"Comment": "asgdns register web-prod-i-0a1b2c3d4e5f60718.corp.example.com " + execution, "PluginName": workflow.StepWindows,
+		"ResponseCode": code, "ExecutionStartDateTime": "2026-11-20T08:15:51.604Z", "ExecutionElapsedTime": "PT1.317S",
+		"ExecutionEndDateTime": "2026-11-20T08:15:52.921Z", "Status": status, "StatusDetails": details,
+		"StandardOutputContent": stdout, "StandardOutputUrl": "", "StandardErrorContent": stderr, "StandardErrorUrl": "",
+		"CloudWatchOutputConfig": map[string]any{"CloudWatchLogGroupName": "", "CloudWatchOutputEnabled": true},
+	})
+	return string(b)
+}
+
+var secrets = []string{lambdatest.FakeAccessKeyID, lambdatest.FakeSecretAccessKey, lambdatest.FakeSessionToken, externalID}
+
+func assertNoSecrets(t *testing.T, what, text string) {
+	t.Helper()
+	for _, s := range secrets {
+		if strings.Contains(text, s) {
+			t.Errorf("%s contains %q:\n%s", what, s, text)
+		}
+	}
+}
+
+// TestNoSecretsInOutputOrLogs runs the handler in-process with the real SDK
+// and the real cross-account provider against a fake AWS endpoint, and
+// checks neither the result, the error nor the logs repeat the assumed
+// credentials or the ExternalId.
+func TestNoSecretsInOutputOrLogs(t *testing.T) {
+	for _, tc := range []struct {
+		name, code string
+		assume     bool
+		answer     string // GetCommandInvocation body
+		wantErr    string
+	}{
+		{name: "succeeded", assume: true, answer: invocationBody("Success", "Success", 0, resultLine("created", ""), "")},
+		{name: "failed", assume: true, answer: invocationBody("Failed", "Failed", 3, resultLine("not-owned", "owned by i-0ffffffffffffffff"), "refused"),
+			wantErr: "CommandFailed"},
+		{name: "SSM refuses", code: "AccessDeniedException", assume: true, wantErr: "AccessDenied"},
+		{name: "STS refuses", code: "AccessDenied", wantErr: "AccessDenied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answers := map[string]string{}
+			if tc.assume {
+				answers["AssumeRole"] = lambdatest.AssumeRoleResponse(roleARN, "asgdns-"+fixtureInstance+"-"+execution)
+			}
+			if tc.answer != "" {
+				answers["GetCommandInvocation"] = tc.answer
+			}
+			srv := lambdatest.NewAWS(t, answers, http.StatusForbidden, tc.code, "refused by the test endpoint")
+			cfg := aws.Config{
+				Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
+				Credentials: credentials.NewStaticCredentialsProvider("AKIDLAMBDATEST", "lambdatest-secret", ""),
+			}
+			roles := crossaccount.New(sts.NewFromConfig(cfg), config.Session{RoleARN: roleARN, Account: "222222222222", ExternalID: externalID})
+			var logs bytes.Buffer
+			c := after(time.Second)
+			h := &Handler{SSM: ssm.NewFromConfig(cfg), Credentials: roles.For, Budget: DefaultBudget, Now: c.Now, Sleep: c.Sleep,
+				Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+			got, err := h.Handle(context.Background(), readInput(t, "launch"))
+			if name := workflow.Routed(err); name != tc.wantErr {
+				t.Fatalf("error %v (%s), want %q", err, name, tc.wantErr)
+			}
+			if calls := srv.Calls(); len(calls) == 0 || calls[0] != "AssumeRole" {
+				t.Fatalf("calls %v: the role was never assumed, so this test proves nothing", calls)
+			}
+			out, _ := json.Marshal(got)
+			assertNoSecrets(t, "output", string(out))
+			if err != nil {
+				assertNoSecrets(t, "error", err.Error())
+			}
+			assertNoSecrets(t, "logs", logs.String())
+			if logs.Len() == 0 {
+				t.Error("nothing logged")
+			}
+		})
+	}
+}
+
+// TestThroughLambdaRuntime runs the real main through aws-lambda-go's own
+// invocation path against a fake Runtime API, with the real SDK assuming the
+// role and calling SSM over HTTP, and checks what Step Functions would see.
+func TestThroughLambdaRuntime(t *testing.T) {
+	baseEnv := []string{
+		config.EnvRoleARN + "=" + roleARN, config.EnvExternalID + "=" + externalID,
+		"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=DEBUG",
+	}
+	assumeRole := lambdatest.AssumeRoleResponse(roleARN, "asgdns-"+fixtureInstance+"-"+execution)
+	invoke := func(t *testing.T, input []byte, answers map[string]string, status int, code string, env ...string) (lambdatest.Result, *lambdatest.AWS, string) {
+		t.Helper()
+		srv := lambdatest.NewAWS(t, answers, status, code, "from the test endpoint")
+		outFile := filepath.Join(t.TempDir(), "output")
+		env = append(append(append(env, outputEnv+"="+outFile), baseEnv...), srv.Env()...)
+		res := lambdatest.Invoke(t, input, env...)
+		output, _ := os.ReadFile(outFile)
+		assertNoSecrets(t, "payload", string(res.Payload))
+		assertNoSecrets(t, "error message", res.ErrorMessage)
+		assertNoSecrets(t, "process output", string(output))
+		return res, srv, string(output)
+	}
+	result := func(t *testing.T, res lambdatest.Result) workflow.InvocationResult {
+		t.Helper()
+		if res.ErrorType != "" {
+			t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
+		}
+		var got workflow.InvocationResult
+		if err := json.Unmarshal(res.Payload, &got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	t.Run("succeeded", func(t *testing.T) {
+		res, srv, output := invoke(t, readInput(t, "launch"), map[string]string{"AssumeRole": assumeRole,
+			"GetCommandInvocation": invocationBody("Success", "Success", 0, "zone corp.example.com\n"+resultLine("created", "")+"\n", "")},
+			500, "InternalServerError")
+		got := result(t, res)
+		if !got.Done || got.Polls != 1 || got.Status != "Success" || got.Result == nil || got.Result.Outcome != "created" {
+			t.Errorf("unexpected result %s", res.Payload)
+		}
+		if calls := strings.Join(srv.Calls(), ","); calls != "AssumeRole,GetCommandInvocation" {
+			t.Errorf("calls %s, want AssumeRole,GetCommandInvocation", calls)
+		}
+		if !strings.Contains(output, `"outcome":"created"`) {
+			t.Errorf("process output lacks the outcome log line:\n%s", output)
+		}
+	})
+	t.Run("still running polls with real sleeps", func(t *testing.T) {
+		res, srv, _ := invoke(t, readInput(t, "launch"), map[string]string{"AssumeRole": assumeRole,
+			"GetCommandInvocation": invocationBody("InProgress", "In Progress", -1, "", "")}, 500, "InternalServerError",
+			EnvPollBudget+"=2")
+		got := result(t, res)
+		if got.Done || got.Polls != 1 || got.NextWaitSeconds != 5 || got.Status != "InProgress" {
+			t.Errorf("unexpected result %s", res.Payload)
+		}
+		// Polls at 0 and 1 s within a 2 s budget, one AssumeRole for both.
+		calls := srv.Calls()
+		if len(calls) < 3 || calls[0] != "AssumeRole" || slices.Index(calls[1:], "AssumeRole") >= 0 {
+			t.Errorf("calls %v, want one AssumeRole and at least two GetCommandInvocation", calls)
+		}
+	})
+	for _, tc := range []struct {
+		name, code, want string
+		status           int
+		noAssumeRole     bool
+		input            []byte
+		wantCalls        string
+	}{
+		{name: "throttled", code: "ThrottlingException", status: 400, want: "Throttled", wantCalls: "AssumeRole,GetCommandInvocation"},
+		{name: "step not in document", code: "InvalidPluginName", status: 400, want: "CommandRejected", wantCalls: "AssumeRole,GetCommandInvocation"},
+		{name: "server error", code: "InternalServerError", status: 500, want: "Unavailable", wantCalls: "AssumeRole,GetCommandInvocation"},
+		// The input's command was sent days ago: far beyond the grace period.
+		{name: "invocation never appeared", code: "InvocationDoesNotExist", status: 400, want: "Unavailable", wantCalls: "AssumeRole,GetCommandInvocation"},
+		{name: "role refused", code: "AccessDenied", status: 403, noAssumeRole: true, want: "AccessDenied", wantCalls: "AssumeRole"},
+		{name: "no command", input: withState(t, "launch", func(s map[string]any) { delete(s, "command") }), want: "InvalidEvent"},
+		{name: "malformed JSON", input: []byte(`{"state":`), want: "InvalidEvent"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answers := map[string]string{"AssumeRole": assumeRole}
+			if tc.noAssumeRole {
+				answers = nil
+			}
+			input := tc.input
+			if input == nil {
+				input = readInput(t, "launch")
+			}
+			status := tc.status
+			if status == 0 {
+				status = 500
+			}
+			res, srv, _ := invoke(t, input, answers, status, tc.code)
+			t.Logf("%s: %s", res.ErrorType, res.ErrorMessage)
+			if res.ErrorType != tc.want {
+				t.Fatalf("errorType %q (%s), want %q", res.ErrorType, res.ErrorMessage, tc.want)
+			}
+			if calls := strings.Join(srv.Calls(), ","); calls != tc.wantCalls {
+				t.Errorf("calls %q, want %q", calls, tc.wantCalls)
+			}
+		})
+	}
+	for _, tc := range []struct{ name, env, want string }{
+		{"missing role fails init", config.EnvRoleARN + "=", config.EnvRoleARN},
+		{"bad budget fails init", EnvPollBudget + "=20s", EnvPollBudget},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := append(append([]string{}, baseEnv...), tc.env)
+			res := lambdatest.Invoke(t, readInput(t, "launch"), env...)
+			if !res.InitError || !strings.Contains(res.ErrorMessage, tc.want) {
+				t.Fatalf("want an init failure naming %s, got %+v", tc.want, res)
+			}
+		})
+	}
+}
+
+func BenchmarkHandle(b *testing.B) {
+	f, s := &fakeSSM{answers: []answer{success("created")}}, &sessions{}
+	c := after(time.Second)
+	h := newHandler(f, c, s, io.Discard)
+	input := readInput(b, "launch")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		f.calls, s.asked = f.calls[:0], s.asked[:0]
+		if _, err := h.Handle(ctx, input); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
