@@ -29,6 +29,13 @@ var (
 		"InvalidPluginName",
 	)
 	instanceNotFoundCodes = codeSet("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed")
+	// The request asgdns built was refused as malformed: retrying the same
+	// request cannot help, and the values came from configuration (or,
+	// for a command id, from a state document that was edited).
+	invalidRequestCodes = codeSet(
+		"ValidationError", "ValidationException", "InvalidParameterValue", "InvalidParameterCombination",
+		"MissingParameter", "MalformedPolicyDocument", "PackedPolicyTooLarge", "InvalidCommandId",
+	)
 	// InvalidInstanceId from SSM means the DC is not a managed node that is
 	// online right now: the DC is unreachable, which is transient and is what
 	// re-sending to the next DC is for.
@@ -82,10 +89,18 @@ func FromAWS(op string, err error, fix string) error {
 		p.Reason = "command rejected"
 		p.Fix = fix
 		return &CommandRejected{p}
+	case invalidRequestCodes[code]:
+		p.Reason = "request rejected as invalid"
+		p.Fix = "check the configuration this request was built from (stack parameters, NotificationMetadata), then replay"
+		return &InvalidConfig{p}
 	case instanceNotFoundCodes[code]:
 		p.Reason = "instance not found"
 		p.Fix = "nothing to do if the instance was terminated; otherwise check the event's instance id"
 		return &InstanceNotFound{p}
+	case code == "InvalidInstanceId":
+		p.Reason = "the DC is not a managed node that is online in Systems Manager"
+		p.Fix = "check the DC instance id, and that the DC runs SSM Agent and shows Online in Fleet Manager of the shared-services account"
+		return &Unavailable{p}
 	case unavailableCodes[code] || status >= 500:
 		p.Reason = "service unavailable"
 		return &Unavailable{p}

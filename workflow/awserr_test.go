@@ -41,6 +41,8 @@ func TestFromAWS(t *testing.T) {
 		{api("InvalidDocumentVersion"), "CommandRejected"},
 		{api("UnsupportedPlatformType"), "CommandRejected"},
 		{api("InvalidInstanceID.NotFound"), "InstanceNotFound"},
+		{api("ValidationError"), "InvalidConfig"},
+		{api("InvalidCommandId"), "InvalidConfig"},
 		{api("InvalidInstanceId"), "Unavailable"}, // SSM: the DC is not reachable
 		{api("InvocationDoesNotExist"), "Unavailable"},
 		{api("InternalServerError"), "Unavailable"},

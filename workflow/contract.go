@@ -70,7 +70,10 @@ type InstanceLaunchDetail struct {
 // $$.Execution.Name), which names sessions and commands for traceability.
 type Request struct {
 	Execution string `json:"execution"`
-	State     State  `json:"state"`
+	// RetryCount is the Task's own retry count ($$.State.RetryCount), so a
+	// retried SendCommand can move on to the next DC.
+	RetryCount int   `json:"retryCount,omitempty"`
+	State      State `json:"state"`
 }
 
 // State is the state document: the event plus each step's result.
@@ -214,6 +217,18 @@ type CaughtError struct {
 	Cause string `json:"Cause"`
 }
 
+// Message is the cause in words: the errorMessage of a Lambda error, or the
+// cause as recorded for any other error.
+func (e CaughtError) Message() string {
+	var lambdaErr struct {
+		Message string `json:"errorMessage"`
+	}
+	if json.Unmarshal([]byte(e.Cause), &lambdaErr) == nil && lambdaErr.Message != "" {
+		return lambdaErr.Message
+	}
+	return e.Cause
+}
+
 // LifecycleResult is CompleteLifecycle's output ($.lifecycle).
 type LifecycleResult struct {
 	// Completed is true when this call completed the lifecycle action.
@@ -223,4 +238,9 @@ type LifecycleResult struct {
 	AlreadyCompleted bool          `json:"alreadyCompleted"`
 	Result           FailurePolicy `json:"result,omitempty"`
 	Reason           string        `json:"reason"`
+	// Error and Cause are set when the DNS work failed: the error name and
+	// what went wrong, what became of the instance and what to fix. The
+	// state machine's Fail state reports them.
+	Error string `json:"error,omitempty"`
+	Cause string `json:"cause,omitempty"`
 }

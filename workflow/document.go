@@ -48,13 +48,20 @@ var compiledParamPatterns = func() map[string]*regexp.Regexp {
 	return m
 }()
 
-// StepFor returns the document step that runs on a DC platform.
+// StepFor returns the document step that runs on a DC platform (Windows or
+// Linux, exactly), or "" for anything else.
 func StepFor(platform string) string {
-	if platform == "Linux" {
+	switch platform {
+	case "Linux":
 		return StepLinux
+	case "Windows":
+		return StepWindows
 	}
-	return StepWindows
+	return ""
 }
+
+// ParamNames lists the document parameters in a fixed order.
+var ParamNames = []string{ParamAction, ParamHostname, ParamZone, ParamIPv4, ParamOwner, ParamTTL, ParamPTR}
 
 // DocumentParameters builds the SendCommand parameters for an action on an
 // instance's record, and checks every value against its allowedPattern. A
@@ -85,9 +92,9 @@ func DocumentParameters(action Action, inst *InstanceResult) (map[string][]strin
 		ParamTTL:      {strconv.Itoa(inst.Record.TTL)},
 		ParamPTR:      {strconv.FormatBool(inst.Record.PTR)},
 	}
-	for name, values := range params {
-		if !compiledParamPatterns[name].MatchString(values[0]) {
-			p := Problem{Field: "document parameter " + name, Value: values[0],
+	for _, name := range ParamNames {
+		if v := params[name][0]; !compiledParamPatterns[name].MatchString(v) {
+			p := Problem{Field: "document parameter " + name, Value: v,
 				Reason: fmt.Sprintf("does not match allowedPattern %s", ParamPatterns[name]),
 				Fix:    "replay from DescribeInstance, which derives valid values"}
 			if name == ParamHostname || name == ParamZone {
@@ -104,8 +111,9 @@ func DocumentParameters(action Action, inst *InstanceResult) (map[string][]strin
 //
 //	{"asgdns":1,"outcome":"replaced","fqdn":"web-1.corp.example.com","ip":"10.0.0.5"}
 //
-// Outcomes: created, unchanged, replaced, deleted, absent (success);
-// not-owned, invalid, dns-error (failure). It returns nil when there is none.
+// Outcomes: created, adopted, unchanged, replaced, deleted, absent, not-owned
+// (success, exit 0); invalid (exit 10), dns-error (20), conflict (30). It
+// returns nil when there is none.
 func ParseOutcome(stdout string) *CommandOutcome {
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {

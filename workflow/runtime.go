@@ -40,9 +40,22 @@ func WithHeadroom(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithCancel(ctx)
 }
 
-// LogAttrs are the attributes every log line of an execution carries.
-func LogAttrs(req Request, p Plan) []any {
-	return []any{slog.String("execution", req.Execution), slog.String("instanceId", p.InstanceID), slog.String("asg", p.ASG)}
+// LogAttrs are the attributes every log line of an execution carries: the
+// execution, and the instance and ASG from $.instance or, before
+// DescribeInstance has run, from the event.
+func (r Request) LogAttrs() []any {
+	id, asg := "", ""
+	if inst := r.State.Instance; inst != nil {
+		id, asg = inst.InstanceID, inst.ASG
+	} else {
+		var d struct {
+			ID  string `json:"EC2InstanceId"`
+			ASG string `json:"AutoScalingGroupName"`
+		}
+		_ = json.Unmarshal(r.State.Detail, &d) // best effort: only for logs
+		id, asg = d.ID, d.ASG
+	}
+	return []any{slog.String("execution", r.Execution), slog.String("instanceId", id), slog.String("asg", asg)}
 }
 
 // Step adapts a step's handler to aws-lambda-go's lambda.Handler, so the

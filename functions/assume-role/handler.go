@@ -30,7 +30,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Session
 		h.Log.ErrorContext(ctx, "invalid state", slog.String("execution", req.Execution), slog.Any("error", err))
 		return nil, err
 	}
-	log := h.Log.With(workflow.LogAttrs(req, workflow.Plan{InstanceID: inst.InstanceID, ASG: inst.ASG})...)
+	log := h.Log.With(req.LogAttrs()...)
 
 	ctx, cancel := workflow.WithHeadroom(ctx)
 	defer cancel()

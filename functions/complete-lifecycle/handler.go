@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -51,7 +52,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Lifecyc
 		h.Log.ErrorContext(ctx, "invalid event", slog.String("execution", req.Execution), slog.Any("error", err))
 		return nil, err
 	}
-	log := h.Log.With(workflow.LogAttrs(req, plan)...)
+	log := h.Log.With(req.LogAttrs()...)
 	outcome := describeOutcome(req.State, plan)
 
 	if !plan.Complete() {
@@ -60,7 +61,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Lifecyc
 			res.Reason = plan.Reason // e.g. the test notification: says it all
 		}
 		log.InfoContext(ctx, "no lifecycle action to complete", slog.String("reason", res.Reason))
-		return res, nil
+		return withFailure(res, req.State, plan), nil
 	}
 
 	result, why := h.decide(req.State, plan)
@@ -78,7 +79,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Lifecyc
 			res := &workflow.LifecycleResult{AlreadyCompleted: true, Result: result, Reason: fmt.Sprintf(
 				"%s; %s not applied: the lifecycle action was already completed or the hook timed out", outcome, result)}
 			log.WarnContext(ctx, "no active lifecycle action", slog.String("result", string(result)), slog.Any("error", err))
-			return res, nil
+			return withFailure(res, req.State, plan), nil
 		}
 		err = routeError(err, plan)
 		log.ErrorContext(ctx, "complete lifecycle action failed", slog.String("result", string(result)), slog.Any("error", err))
@@ -86,7 +87,27 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Lifecyc
 	}
 	res := &workflow.LifecycleResult{Completed: true, Result: result, Reason: outcome + ": " + string(result) + why}
 	log.InfoContext(ctx, "lifecycle action completed", slog.String("result", string(result)), slog.String("reason", res.Reason))
-	return res, nil
+	return withFailure(res, req.State, plan), nil
+}
+
+// withFailure carries a caught error into the result, for the state
+// machine's Fail state: the error name, and a cause that says what went
+// wrong and how to fix it (the failing step's message) and what became of
+// the instance.
+func withFailure(res *workflow.LifecycleResult, state workflow.State, plan workflow.Plan) *workflow.LifecycleResult {
+	if state.Error == nil {
+		return res
+	}
+	res.Error = state.Error.Error
+	if res.Error == "" {
+		res.Error = "UnknownError"
+	}
+	subject := "the event"
+	if plan.InstanceID != "" {
+		subject = fmt.Sprintf("instance %s of ASG %s", plan.InstanceID, strconv.QuoteToASCII(plan.ASG))
+	}
+	res.Cause = fmt.Sprintf("%s. For %s: %s.", strings.TrimSuffix(state.Error.Message(), "."), subject, res.Reason)
+	return res
 }
 
 // decide returns the lifecycle action result and, for a failure, why that

@@ -551,3 +551,28 @@ func BenchmarkHandle(b *testing.B) {
 		}
 	}
 }
+
+// TestFailureCause: the Fail state's cause names what failed and what became
+// of the instance, whether the caught cause is a Lambda error or plain text.
+func TestFailureCause(t *testing.T) {
+	for _, tc := range []struct{ caught, want string }{
+		{`{"errorMessage":"zone corp.example.com is not served; fix: serve it","errorType":"CommandFailed"}`,
+			`zone corp.example.com is not served; fix: serve it. For instance i-0a1b2c3d4e5f60718 of ASG "web-prod": DNS work failed (States.Timeout): ABANDON`},
+		{"Task timed out after 30 seconds", `Task timed out after 30 seconds. For instance i-0a1b2c3d4e5f60718 of ASG "web-prod"`},
+	} {
+		input := edit(t, "launch", func(s map[string]any) {
+			s["error"] = map[string]any{"Error": "States.Timeout", "Cause": tc.caught}
+		})
+		got, err := newHandler(&fakeAutoScaling{}, workflow.Abandon, io.Discard).Handle(context.Background(), input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Error != "States.Timeout" || !strings.HasPrefix(got.Cause, tc.want) {
+			t.Errorf("error %q cause %q, want %q…", got.Error, got.Cause, tc.want)
+		}
+	}
+	ok, err := newHandler(&fakeAutoScaling{}, workflow.Abandon, io.Discard).Handle(context.Background(), readInput(t, "launch"))
+	if err != nil || ok.Error != "" || ok.Cause != "" {
+		t.Errorf("success carries a failure: %+v %v", ok, err)
+	}
+}

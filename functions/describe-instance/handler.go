@@ -44,7 +44,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Instanc
 		h.Log.ErrorContext(ctx, "invalid event", slog.String("execution", req.Execution), slog.Any("error", err))
 		return nil, err
 	}
-	log := h.Log.With(workflow.LogAttrs(req, plan)...)
+	log := h.Log.With(req.LogAttrs()...)
 	res := &workflow.InstanceResult{
 		Action: plan.Action, Reason: plan.Reason, Complete: plan.Complete(), Transition: plan.Transition,
 		InstanceID: plan.InstanceID, ASG: plan.ASG, OnFailure: h.Defaults.OnFailure,

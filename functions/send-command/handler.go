@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -11,11 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 
 	"github.com/asgdns/asgdns/workflow"
-	"github.com/asgdns/asgdns/workflow/config"
 	"github.com/asgdns/asgdns/workflow/crossaccount"
 )
 
@@ -60,7 +56,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Command
 		return nil, err
 	}
 	inst := req.State.Instance
-	log := h.Log.With(logAttrs(req)...)
+	log := h.Log.With(req.LogAttrs()...)
 	params, err := validate(inst)
 	if err != nil {
 		log.ErrorContext(ctx, "nothing sent", slog.Any("error", err))
@@ -68,11 +64,12 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Command
 	}
 	target := inst.Target
 
-	// A re-send (after the previous DC proved unreachable) goes to the next
-	// DC in the list, round robin.
-	attempt := 1
+	// Every new try goes to the next DC in the list, round robin: a re-send
+	// after a failed command (the previous attempt is in the state) and an
+	// ASL retry of this Task (its retry count comes with the request).
+	attempt := 1 + req.RetryCount
 	if prev := req.State.Command; prev != nil && prev.Attempt > 0 {
-		attempt = prev.Attempt + 1
+		attempt += prev.Attempt
 	}
 	dc := target.DCInstanceIDs[(attempt-1)%len(target.DCInstanceIDs)]
 	log = log.With(slog.String("dc", dc), slog.Int("attempt", attempt))
@@ -95,7 +92,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Command
 		CloudWatchOutputConfig: &types.CloudWatchOutputConfig{CloudWatchOutputEnabled: true},
 	}, withCredentials(h.Credentials(inst.InstanceID, req.Execution)))
 	if err != nil {
-		err = callError("ssm:SendCommand "+dc, err, sendFix)
+		err = crossaccount.RouteError("ssm:SendCommand "+dc, err, sendFix)
 		log.ErrorContext(ctx, "send command failed", slog.Any("error", err))
 		return nil, err
 	}
@@ -139,9 +136,7 @@ func validate(inst *workflow.InstanceResult) (map[string][]string, error) {
 			return nil, invalidState("state.instance.target.dcInstanceIds", id, "is not an EC2 instance id")
 		}
 	}
-	if t.DCPlatform != config.PlatformWindows && t.DCPlatform != config.PlatformLinux {
-		// StepFor would quietly pick the Windows step; a platform nobody
-		// configured must not choose which script runs on a DC.
+	if workflow.StepFor(t.DCPlatform) == "" {
 		return nil, invalidState("state.instance.target.dcPlatform", t.DCPlatform, "is not Windows or Linux")
 	}
 	if t.DocumentName == "" {
@@ -158,27 +153,6 @@ func invalidState(field, value, reason string) error {
 // withCredentials makes one SSM call with the shared-services session.
 func withCredentials(p aws.CredentialsProvider) func(*ssm.Options) {
 	return func(o *ssm.Options) { o.Credentials = p }
-}
-
-// callError routes an error from an SSM call. The SDK assumes the
-// shared-services role lazily, while signing the SSM request, so a refused
-// AssumeRole surfaces here too: it is named as the AssumeRole it is, with
-// the trust-policy fix rather than the SSM one.
-func callError(op string, err error, fix string) error {
-	var opErr *smithy.OperationError
-	for e := err; errors.As(e, &opErr); e = opErr.Err {
-		if opErr.ServiceID == sts.ServiceID {
-			return workflow.FromAWS("sts:AssumeRole (credentials for "+op+")", err, crossaccount.AccessDeniedFix)
-		}
-	}
-	if workflow.ErrorCode(err) == "InvalidInstanceId" {
-		// Transient as FromAWS has it, but "service unavailable" would send
-		// the operator looking at SSM rather than at the DC.
-		return &workflow.Unavailable{Problem: workflow.Problem{Field: op, Err: err,
-			Reason: "the DC is not a managed node that is online in Systems Manager",
-			Fix:    "check the DC instance id, and that the DC runs SSM Agent and shows Online in Fleet Manager of the shared-services account"}}
-	}
-	return workflow.FromAWS(op, err, fix)
 }
 
 // comment is "asgdns <action> <fqdn> <execution>" within SSM's 100
@@ -203,13 +177,4 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-// logAttrs are the execution, instance and ASG for every log line.
-func logAttrs(req workflow.Request) []any {
-	var p workflow.Plan
-	if inst := req.State.Instance; inst != nil {
-		p.InstanceID, p.ASG = inst.InstanceID, inst.ASG
-	}
-	return workflow.LogAttrs(req, p)
 }

@@ -247,7 +247,8 @@ func TestWhatIsSent(t *testing.T) {
 	}
 }
 
-// TestRoundRobin: a re-send goes to the next DC, wrapping around the list.
+// TestRoundRobin: a re-send, or an ASL retry of the Task, goes to the next
+// DC, wrapping around the list.
 func TestRoundRobin(t *testing.T) {
 	three := []any{dc1, dc2, "i-0aaaaaaaaaaaaaaaa"}
 	for _, tc := range []struct {
@@ -255,17 +256,21 @@ func TestRoundRobin(t *testing.T) {
 		dcs      []any
 		want     string
 		attempt  int
+		retry    int // $$.State.RetryCount
 	}{
-		{nil, nil, dc1, 1},
-		{1, nil, dc2, 2},
-		{2, nil, dc1, 3},
-		{3, nil, dc2, 4},
-		{0, nil, dc1, 1}, // a command without an attempt counts as none
-		{2, three, "i-0aaaaaaaaaaaaaaaa", 3},
-		{3, three, dc1, 4},
-		{5, []any{dc2}, dc2, 6},
+		{nil, nil, dc1, 1, 0},
+		{nil, nil, dc2, 2, 1},
+		{nil, three, "i-0aaaaaaaaaaaaaaaa", 3, 2},
+		{1, nil, dc1, 3, 1},
+		{1, nil, dc2, 2, 0},
+		{2, nil, dc1, 3, 0},
+		{3, nil, dc2, 4, 0},
+		{0, nil, dc1, 1, 0}, // a command without an attempt counts as none
+		{2, three, "i-0aaaaaaaaaaaaaaaa", 3, 0},
+		{3, three, dc1, 4, 0},
+		{5, []any{dc2}, dc2, 6, 0},
 	} {
-		t.Run(fmt.Sprintf("after %v of %d", tc.previous, max(len(tc.dcs), 2)), func(t *testing.T) {
+		t.Run(fmt.Sprintf("after %v of %d, retry %d", tc.previous, max(len(tc.dcs), 2), tc.retry), func(t *testing.T) {
 			input := withState(t, "launch", func(s map[string]any) {
 				if tc.previous != nil {
 					s["command"] = map[string]any{"commandId": "c-old", "dcInstanceId": dc1, "attempt": tc.previous}
@@ -274,6 +279,12 @@ func TestRoundRobin(t *testing.T) {
 					s["instance"].(map[string]any)["target"].(map[string]any)["dcInstanceIds"] = tc.dcs
 				}
 			})
+			if tc.retry > 0 {
+				var req map[string]any
+				_ = json.Unmarshal(input, &req)
+				req["retryCount"] = tc.retry
+				input, _ = json.Marshal(req)
+			}
 			f := &fakeSSM{}
 			got, err := newHandler(f, &sessions{}, io.Discard).Handle(context.Background(), input)
 			if err != nil {

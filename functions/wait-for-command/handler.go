@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -13,8 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
@@ -126,7 +123,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Invocat
 		return nil, err
 	}
 	cmd := req.State.Command
-	log := h.Log.With(logAttrs(req)...)
+	log := h.Log.With(req.LogAttrs()...)
 	if err := validate(cmd); err != nil {
 		log.ErrorContext(ctx, "nothing to wait for", slog.Any("error", err))
 		return nil, err
@@ -223,7 +220,7 @@ func (h *Handler) poll(ctx context.Context, cmd *workflow.CommandResult, in *ssm
 			Fix:    "check the DC shows Online in Fleet Manager of the shared-services account; the state machine re-sends to the next DC",
 		}}
 	}
-	return observation{}, callError(op, err,
+	return observation{}, crossaccount.RouteError(op, err,
 		"check the shared-services role may ssm:GetCommandInvocation and the deployed document has the step "+cmd.Step)
 }
 
@@ -341,27 +338,4 @@ func invalidState(field, value, reason string) error {
 // withCredentials makes one SSM call with the shared-services session.
 func withCredentials(p aws.CredentialsProvider) func(*ssm.Options) {
 	return func(o *ssm.Options) { o.Credentials = p }
-}
-
-// callError routes an error from an SSM call. The SDK assumes the
-// shared-services role lazily, while signing the SSM request, so a refused
-// AssumeRole surfaces here too: it is named as the AssumeRole it is, with
-// the trust-policy fix rather than the SSM one.
-func callError(op string, err error, fix string) error {
-	var opErr *smithy.OperationError
-	for e := err; errors.As(e, &opErr); e = opErr.Err {
-		if opErr.ServiceID == sts.ServiceID {
-			return workflow.FromAWS("sts:AssumeRole (credentials for "+op+")", err, crossaccount.AccessDeniedFix)
-		}
-	}
-	return workflow.FromAWS(op, err, fix)
-}
-
-// logAttrs are the execution, instance and ASG for every log line.
-func logAttrs(req workflow.Request) []any {
-	var p workflow.Plan
-	if inst := req.State.Instance; inst != nil {
-		p.InstanceID, p.ASG = inst.InstanceID, inst.ASG
-	}
-	return workflow.LogAttrs(req, p)
 }

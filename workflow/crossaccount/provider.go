@@ -6,6 +6,7 @@ package crossaccount
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
@@ -184,4 +186,18 @@ func (p *Provider) checkIdentity(assumed string) error {
 		Reason: fmt.Sprintf("is not a session of role %s in account %s", wantRole, p.session.Account),
 		Fix:    "check " + config.EnvRoleARN + " names the shared-services role",
 	}}
+}
+
+// RouteError routes the error of a call made with Provider credentials. The
+// SDK assumes the role lazily, while signing that call, so a refused
+// AssumeRole surfaces as the call's error: it is named as the AssumeRole it
+// is, with the trust-policy fix rather than the call's own.
+func RouteError(op string, err error, fix string) error {
+	var opErr *smithy.OperationError
+	for e := err; errors.As(e, &opErr); e = opErr.Err {
+		if opErr.ServiceID == sts.ServiceID {
+			return workflow.FromAWS("sts:AssumeRole (credentials for "+op+")", err, AccessDeniedFix)
+		}
+	}
+	return workflow.FromAWS(op, err, fix)
 }
