@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
@@ -25,9 +26,20 @@ type ssmAPI interface {
 
 var _ ssmAPI = (*ssm.Client)(nil)
 
+// autoScalingAPI is the heartbeat that keeps the lifecycle hook holding the
+// instance while the command is still running.
+type autoScalingAPI interface {
+	RecordLifecycleActionHeartbeat(ctx context.Context, params *autoscaling.RecordLifecycleActionHeartbeatInput, optFns ...func(*autoscaling.Options)) (*autoscaling.RecordLifecycleActionHeartbeatOutput, error)
+}
+
+var _ autoScalingAPI = (*autoscaling.Client)(nil)
+
 // Handler is the WaitForCommand step.
 type Handler struct {
 	SSM ssmAPI
+	// AutoScaling records lifecycle heartbeats, with the function's own
+	// credentials (the hook is in the application account).
+	AutoScaling autoScalingAPI
 	// Credentials returns the shared-services session for one instance's
 	// execution: (*crossaccount.Provider).For in production.
 	Credentials func(instanceID, execution string) aws.CredentialsProvider
@@ -101,6 +113,26 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	case <-t.C:
 		return nil
+	}
+}
+
+// heartbeat tells Auto Scaling the workflow is still working, resetting the
+// hook's heartbeat timeout, whenever the state machine goes on after this
+// poll (to wait and poll again, or to re-send a failed command). It is best
+// effort: a failed heartbeat is logged, never
+// routed, because the command itself is fine (and statemachine tests prove
+// the schedule between heartbeats fits the hook's timeout).
+func (h *Handler) heartbeat(ctx context.Context, log *slog.Logger, event workflow.Event) {
+	plan, err := workflow.PlanFor(event)
+	if err != nil || !plan.Complete() {
+		return // nothing is holding the instance
+	}
+	_, err = h.AutoScaling.RecordLifecycleActionHeartbeat(ctx, &autoscaling.RecordLifecycleActionHeartbeatInput{
+		AutoScalingGroupName: aws.String(plan.ASG), LifecycleHookName: aws.String(plan.HookName),
+		LifecycleActionToken: aws.String(plan.Token), InstanceId: aws.String(plan.InstanceID),
+	})
+	if err != nil {
+		log.WarnContext(ctx, "lifecycle heartbeat not recorded", slog.Any("error", err))
 	}
 }
 
@@ -179,6 +211,9 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Invocat
 		default:
 			err := failure(cmd, o)
 			log.ErrorContext(ctx, "command failed", slog.Any("error", err))
+			// The state machine may re-send the command (to the next DC):
+			// the hook must keep holding the instance for that too.
+			h.heartbeat(ctx, log, req.State.Event)
 			return nil, err
 		}
 		if h.Now().Add(wait).After(stopAt) {
@@ -188,6 +223,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Invocat
 			}
 			log.InfoContext(ctx, "command still running", slog.String("status", res.Status),
 				slog.Int("polls", polls), slog.Int("nextWaitSeconds", res.NextWaitSeconds))
+			h.heartbeat(ctx, log, req.State.Event)
 			return res, nil
 		}
 		if err := h.Sleep(ctx, wait); err != nil {

@@ -14,11 +14,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -176,9 +178,23 @@ func (s *sessions) For(instanceID, execution string) aws.CredentialsProvider {
 	return &session{instanceID, execution}
 }
 
+// fakeHeartbeats records lifecycle heartbeats.
+type fakeHeartbeats struct {
+	mu    sync.Mutex
+	calls []*autoscaling.RecordLifecycleActionHeartbeatInput
+	err   error
+}
+
+func (f *fakeHeartbeats) RecordLifecycleActionHeartbeat(_ context.Context, in *autoscaling.RecordLifecycleActionHeartbeatInput, _ ...func(*autoscaling.Options)) (*autoscaling.RecordLifecycleActionHeartbeatOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, in)
+	return &autoscaling.RecordLifecycleActionHeartbeatOutput{}, f.err
+}
+
 func newHandler(f *fakeSSM, c *clock, s *sessions, logs io.Writer) *Handler {
 	return &Handler{
-		SSM: f, Credentials: s.For, Budget: DefaultBudget, Now: c.Now, Sleep: c.Sleep,
+		SSM: f, AutoScaling: &fakeHeartbeats{}, Credentials: s.For, Budget: DefaultBudget, Now: c.Now, Sleep: c.Sleep,
 		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }
@@ -379,6 +395,50 @@ func TestDeadlineBoundsTheBudget(t *testing.T) {
 	}
 	if got.Done || got.NextWaitSeconds != 5 {
 		t.Errorf("got %+v, want not done, next wait 5", got)
+	}
+}
+
+// TestHeartbeat: when the state machine is about to wait for another poll,
+// the lifecycle hook gets a heartbeat (best effort); a finished command or an
+// event without a token sends none.
+func TestHeartbeat(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		answers []answer
+		noToken bool
+		err     error
+		want    int
+	}{
+		{name: "still running", answers: []answer{inProgress}, want: 1},
+		{name: "heartbeat refused is only logged", answers: []answer{inProgress}, err: errors.New("no active lifecycle action"), want: 1},
+		{name: "done", answers: []answer{success("created")}, want: 0},
+		{name: "failed, may be re-sent", answers: []answer{{status: "Failed", details: "Failed", code: 20}}, want: 1},
+		{name: "no token", answers: []answer{inProgress}, noToken: true, want: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			input := readInput(t, "launch")
+			if tc.noToken {
+				input = withState(t, "launch", func(s map[string]any) {
+					delete(s["detail"].(map[string]any), "LifecycleActionToken")
+				})
+			}
+			hb := &fakeHeartbeats{err: tc.err}
+			h := newHandler(&fakeSSM{answers: tc.answers}, after(3*time.Second), &sessions{}, io.Discard)
+			h.AutoScaling, h.Budget = hb, 0
+			if _, err := h.Handle(context.Background(), input); err != nil && workflow.Routed(err) != "CommandFailed" {
+				t.Fatal(err)
+			}
+			if len(hb.calls) != tc.want {
+				t.Fatalf("%d heartbeats, want %d", len(hb.calls), tc.want)
+			}
+			if tc.want == 1 {
+				in := hb.calls[0]
+				if *in.AutoScalingGroupName != "web-prod" || *in.LifecycleHookName != "dns-launch" ||
+					*in.LifecycleActionToken != "b9784c10-c448-48d1-b6cd-b8489f4ebc34" || *in.InstanceId != "i-0a1b2c3d4e5f60718" {
+					t.Errorf("sent %+v", in)
+				}
+			}
+		})
 	}
 }
 
@@ -713,7 +773,7 @@ func TestNoSecretsInOutputOrLogs(t *testing.T) {
 			roles := crossaccount.New(sts.NewFromConfig(cfg), config.Session{RoleARN: roleARN, Account: "222222222222", ExternalID: externalID})
 			var logs bytes.Buffer
 			c := after(time.Second)
-			h := &Handler{SSM: ssm.NewFromConfig(cfg), Credentials: roles.For, Budget: DefaultBudget, Now: c.Now, Sleep: c.Sleep,
+			h := &Handler{SSM: ssm.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), Credentials: roles.For, Budget: DefaultBudget, Now: c.Now, Sleep: c.Sleep,
 				Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 			got, err := h.Handle(context.Background(), readInput(t, "launch"))
 			if name := workflow.Routed(err); name != tc.wantErr {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -40,7 +41,7 @@ func main() {
 	// swaps in the shared-services session for its instance and execution.
 	roles := crossaccount.New(sts.NewFromConfig(cfg), session)
 	h := &Handler{
-		SSM: ssm.NewFromConfig(cfg), Credentials: roles.For, Budget: budget,
+		SSM: ssm.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), Credentials: roles.For, Budget: budget,
 		Now: time.Now, Sleep: Sleep, Log: log,
 	}
 	lambda.Start(workflow.Step[*workflow.InvocationResult](h.Handle))

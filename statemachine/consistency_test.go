@@ -1,0 +1,330 @@
+package statemachine
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	sharedservices "github.com/asgdns/asgdns/shared-services"
+	"github.com/asgdns/asgdns/workflow"
+	"github.com/asgdns/asgdns/workflow/config"
+)
+
+// template is the part of template.yaml these checks read. CloudFormation
+// tags (!Ref, !GetAtt, !Sub) decode as the scalars they wrap.
+type template struct {
+	Globals struct {
+		Function struct {
+			CodeUri string `yaml:"CodeUri"`
+		} `yaml:"Function"`
+	} `yaml:"Globals"`
+	Resources map[string]resource
+}
+
+type resource struct {
+	Type     string `yaml:"Type"`
+	Metadata struct {
+		BuildMethod string `yaml:"BuildMethod"`
+	} `yaml:"Metadata"`
+	Properties struct {
+		Environment struct {
+			Variables map[string]string `yaml:"Variables"`
+		} `yaml:"Environment"`
+		DefinitionUri           string            `yaml:"DefinitionUri"`
+		DefinitionSubstitutions map[string]string `yaml:"DefinitionSubstitutions"`
+	} `yaml:"Properties"`
+}
+
+func loadTemplate(t *testing.T) template {
+	t.Helper()
+	data, err := os.ReadFile("../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fn::ForEach entries among the resources are sequences: skip them.
+	var raw struct {
+		Globals   yaml.Node            `yaml:"Globals"`
+		Resources map[string]yaml.Node `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := template{Resources: map[string]resource{}}
+	if err := raw.Globals.Decode(&tmpl.Globals); err != nil {
+		t.Fatal(err)
+	}
+	for id, node := range raw.Resources {
+		if node.Kind != yaml.MappingNode {
+			continue
+		}
+		var r resource
+		if err := node.Decode(&r); err != nil {
+			t.Fatalf("resource %s: %v", id, err)
+		}
+		tmpl.Resources[id] = r
+	}
+	return tmpl
+}
+
+// TestEverySubstitutionIsProvided: every ${...} in the definition has a
+// DefinitionSubstitutions entry, and every entry is used.
+func TestEverySubstitutionIsProvided(t *testing.T) {
+	data, err := os.ReadFile("asgdns.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var used []string
+	for _, m := range regexp.MustCompile(`\$\{([^}]*)\}`).FindAllSubmatch(data, -1) {
+		if !slices.Contains(used, string(m[1])) {
+			used = append(used, string(m[1]))
+		}
+	}
+	var given []string
+	for _, r := range loadTemplate(t).Resources {
+		if r.Type == "AWS::Serverless::StateMachine" {
+			if r.Properties.DefinitionUri != "statemachine/asgdns.asl.json" {
+				t.Errorf("state machine DefinitionUri %q", r.Properties.DefinitionUri)
+			}
+			for k := range r.Properties.DefinitionSubstitutions {
+				given = append(given, k)
+			}
+		}
+	}
+	slices.Sort(used)
+	slices.Sort(given)
+	if len(used) == 0 || !slices.Equal(used, given) {
+		t.Errorf("definition uses %v, template substitutes %v", used, given)
+	}
+}
+
+// TestEveryFunctionHasABuildTarget: each function in the template is built
+// by the makefile method, from a build-<LogicalId> target in the root
+// Makefile that builds an existing function folder.
+func TestEveryFunctionHasABuildTarget(t *testing.T) {
+	makefile, err := os.ReadFile("../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := loadTemplate(t)
+	if tmpl.Globals.Function.CodeUri != "." {
+		t.Errorf("Globals CodeUri %q: SAM must copy the repository root (go.work, workflow/) for the build", tmpl.Globals.Function.CodeUri)
+	}
+	n := 0
+	for id, r := range tmpl.Resources {
+		if r.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		n++
+		if r.Metadata.BuildMethod != "makefile" {
+			t.Errorf("%s: Metadata.BuildMethod %q, want makefile", id, r.Metadata.BuildMethod)
+		}
+		m := regexp.MustCompile(`(?m)^build-` + id + `:\n\t\$\(call lambda,([a-z-]+),`).FindSubmatch(makefile)
+		if m == nil {
+			t.Errorf("%s: no build-%s target in the Makefile", id, id)
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("..", "functions", string(m[1]), "main.go")); err != nil {
+			t.Errorf("%s builds functions/%s, which has no main.go", id, m[1])
+		}
+	}
+	if n != 5 {
+		t.Errorf("%d functions in the template, want 5", n)
+	}
+}
+
+// TestFunctionEnvironment: every variable the template sets is one the
+// functions read, and each function gets what its main requires.
+func TestFunctionEnvironment(t *testing.T) {
+	known := []string{config.EnvZone, config.EnvHostnameTemplate, config.EnvTTL, config.EnvPTR, config.EnvDCInstanceIDs,
+		config.EnvDCPlatform, config.EnvDocumentName, config.EnvRoleARN, config.EnvExternalID, config.EnvOnFailure,
+		"ASGDNS_POLL_BUDGET_SECONDS"}
+	required := map[string][]string{
+		"DescribeInstanceFunction":  {config.EnvZone, config.EnvDCInstanceIDs},
+		"AssumeRoleFunction":        {config.EnvRoleARN},
+		"SendCommandFunction":       {config.EnvRoleARN},
+		"WaitForCommandFunction":    {config.EnvRoleARN},
+		"CompleteLifecycleFunction": {config.EnvOnFailure},
+	}
+	tmpl := loadTemplate(t)
+	for id, want := range required {
+		vars := tmpl.Resources[id].Properties.Environment.Variables
+		for _, v := range want {
+			if _, ok := vars[v]; !ok {
+				t.Errorf("%s lacks %s", id, v)
+			}
+		}
+		for v := range vars {
+			if !slices.Contains(known, v) {
+				t.Errorf("%s sets %s, which no function reads", id, v)
+			}
+		}
+	}
+}
+
+// TestErrorRouting: every name in an ErrorEquals is an error type of the
+// functions (or a States./Lambda. name); transient errors are retried,
+// terminal ones never; every Task catches everything, so every terminal
+// error is caught wherever it can happen; every state says what it does.
+func TestErrorRouting(t *testing.T) {
+	d := load(t)
+	known := func(name string) bool {
+		return slices.Contains(workflow.ErrorNames, name) || strings.HasPrefix(name, "States.") || strings.HasPrefix(name, "Lambda.")
+	}
+	for name, s := range d.States {
+		if s.Comment == "" {
+			t.Errorf("state %q has no Comment", name)
+		}
+		for _, next := range s.NextStates() {
+			if _, ok := d.States[next]; !ok {
+				t.Errorf("state %q goes to unknown state %q", name, next)
+			}
+		}
+		if s.Type != "Task" {
+			continue
+		}
+		retried := map[string]bool{}
+		for _, r := range s.Retry {
+			for _, e := range r.ErrorEquals {
+				if !known(e) {
+					t.Errorf("%q retries %q, which no function returns", name, e)
+				}
+				if e == "States.ALL" || (slices.Contains(workflow.ErrorNames, e) && !workflow.Transient(e)) {
+					t.Errorf("%q retries terminal error %q", name, e)
+				}
+				retried[e] = true
+			}
+			if r.JitterStrategy != "FULL" || r.MaxDelaySeconds == 0 || r.BackoffRate < 2 {
+				t.Errorf("%q retrier %v lacks FULL jitter, MaxDelaySeconds or backoff", name, r.ErrorEquals)
+			}
+		}
+		for _, e := range []string{"Throttled", "Unavailable", "Lambda.ServiceException"} {
+			if !retried[e] {
+				t.Errorf("%q does not retry %s", name, e)
+			}
+		}
+		catchAll := false
+		for _, c := range s.Catch {
+			for _, e := range c.ErrorEquals {
+				if !known(e) {
+					t.Errorf("%q catches %q, which no function returns", name, e)
+				}
+				catchAll = catchAll || e == "States.ALL"
+			}
+		}
+		if !catchAll {
+			t.Errorf("%q does not catch States.ALL: some terminal error would end the execution without releasing the instance", name)
+		}
+	}
+}
+
+// TestSentParametersMatchTheDocument: every parameter SendCommand sends (its
+// golden SendCommandInput files) is declared by the document and matches
+// its allowedPattern in Go's regexp and in Java's java.util.regex, because
+// SSM checks with both; and values an attacker would try fail in both.
+func TestSentParametersMatchTheDocument(t *testing.T) {
+	doc, err := sharedservices.LoadDocument("../shared-services/template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("../functions/send-command/testdata/*.sent.json")
+	if len(files) == 0 {
+		t.Fatal("no SendCommand golden inputs found")
+	}
+	var checks []patternCheck
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in struct{ Parameters map[string][]string }
+		if err := json.Unmarshal(data, &in); err != nil {
+			t.Fatal(err)
+		}
+		for name := range doc.Parameters {
+			if _, ok := in.Parameters[name]; !ok {
+				t.Errorf("%s: document parameter %s is not sent", filepath.Base(f), name)
+			}
+		}
+		for name, values := range in.Parameters {
+			p, ok := doc.Parameters[name]
+			if !ok || len(values) != 1 {
+				t.Errorf("%s: sends %s=%v, which the document does not declare as one value", filepath.Base(f), name, values)
+				continue
+			}
+			checks = append(checks, patternCheck{p.AllowedPattern, values[0], true})
+		}
+	}
+	for name, bad := range map[string][]string{
+		workflow.ParamHostname: {"web;reboot", "web\nx", "$(id)", "`id`", "wеb", "-web", "WEB", ""},
+		workflow.ParamZone:     {"corp", "corp.example.com\nsend", "corp..com", "corp.example.com;"},
+		workflow.ParamIPv4:     {"10.0.0.256", "10.0.0.1 ", "10.0.0.1\n", "::1", "010.0.0.1x"},
+		workflow.ParamOwner:    {"i-123", "i-0A1B2C3D4E5F60718", "i-0a1b2c3d4e5f60718\n"},
+		workflow.ParamAction:   {"register;x", "Register", ""},
+		workflow.ParamTTL:      {"300s", "-1", "123456"},
+		workflow.ParamPTR:      {"yes", "TRUE", ""},
+	} {
+		for _, v := range bad {
+			checks = append(checks, patternCheck{doc.Parameters[name].AllowedPattern, v, false})
+		}
+	}
+	for _, c := range checks {
+		if got := regexp.MustCompile(c.pattern).MatchString(c.value); got != c.want {
+			t.Errorf("Go regexp: %q against %s = %v, want %v", c.value, c.pattern, got, c.want)
+		}
+	}
+	for i, got := range javaMatches(t, checks) {
+		if c := checks[i]; got != c.want {
+			t.Errorf("Java regex: %q against %s = %v, want %v", c.value, c.pattern, got, c.want)
+		}
+	}
+}
+
+type patternCheck struct {
+	pattern, value string
+	want           bool
+}
+
+// javaMatches runs every check through java.util.regex (Pattern.matcher(v)
+// .matches(), the whole value) in one JVM.
+func javaMatches(t *testing.T, checks []patternCheck) []bool {
+	t.Helper()
+	if _, err := exec.LookPath("java"); err != nil {
+		t.Fatal("java is not installed: apt-get install -y default-jre-headless (SSM validates allowedPattern with Java's regex engine too)")
+	}
+	src := filepath.Join(t.TempDir(), "Check.java")
+	if err := os.WriteFile(src, []byte(`import java.util.Base64; import java.util.regex.Pattern; import java.io.*;
+public class Check { public static void main(String[] a) throws Exception {
+  BufferedReader in = new BufferedReader(new InputStreamReader(System.in)); Base64.Decoder d = Base64.getDecoder(); String line;
+  while ((line = in.readLine()) != null) { String[] f = line.split(" ", -1);
+    System.out.println(Pattern.compile(new String(d.decode(f[0]), "UTF-8")).matcher(new String(d.decode(f[1]), "UTF-8")).matches()); } } }
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var input strings.Builder
+	for _, c := range checks {
+		input.WriteString(base64.StdEncoding.EncodeToString([]byte(c.pattern)) + " " + base64.StdEncoding.EncodeToString([]byte(c.value)) + "\n")
+	}
+	cmd := exec.Command("java", src)
+	cmd.Stdin = strings.NewReader(input.String())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("java: %v\n%s", err, out)
+	}
+	lines := strings.Fields(string(out))
+	if len(lines) != len(checks) {
+		t.Fatalf("java answered %d of %d checks:\n%s", len(lines), len(checks), out)
+	}
+	results := make([]bool, len(lines))
+	for i, l := range lines {
+		results[i] = l == "true"
+	}
+	return results
+}
