@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 )
@@ -71,4 +73,24 @@ func (s Step[T]) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(out)
+}
+
+// Start runs a step as a Lambda function. At cold start it loads the AWS
+// configuration and calls setup, which reads the function's own settings
+// and builds its handler (no network I/O either way); if that fails the
+// function logs why and exits, which Lambda reports as an init error
+// (Runtime.ExitError) with the log line naming what to fix.
+func Start[T any](setup func(cfg aws.Config, log *slog.Logger) (Step[T], error)) {
+	log := lambdacontext.NewLogger()
+	cfg, err := AWSConfig(context.Background())
+	if err != nil {
+		log.Error("AWS configuration", slog.Any("error", err))
+		os.Exit(1)
+	}
+	step, err := setup(cfg, log)
+	if err != nil {
+		log.Error("invalid configuration", slog.Any("error", err))
+		os.Exit(1)
+	}
+	lambda.Start(step)
 }

@@ -6,12 +6,10 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/asgdns/asgdns/workflow"
@@ -20,17 +18,12 @@ import (
 )
 
 func main() {
-	log := lambdacontext.NewLogger()
-	session, err := config.LoadSession(os.LookupEnv)
-	if err != nil {
-		log.Error("invalid configuration", slog.Any("error", err))
-		os.Exit(1)
-	}
-	cfg, err := workflow.AWSConfig(context.Background())
-	if err != nil {
-		log.Error("AWS configuration", slog.Any("error", err))
-		os.Exit(1)
-	}
-	h := &Handler{Roles: crossaccount.New(sts.NewFromConfig(cfg), session), Log: log}
-	lambda.Start(workflow.Step[*workflow.SessionResult](h.Handle))
+	workflow.Start(func(cfg aws.Config, log *slog.Logger) (workflow.Step[*workflow.SessionResult], error) {
+		session, err := config.LoadSession(os.LookupEnv)
+		if err != nil {
+			return nil, err
+		}
+		h := &Handler{Roles: crossaccount.New(sts.NewFromConfig(cfg), session), Log: log}
+		return h.Handle, nil
+	})
 }

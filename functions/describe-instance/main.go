@@ -4,12 +4,10 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/asgdns/asgdns/workflow"
@@ -17,17 +15,12 @@ import (
 )
 
 func main() {
-	log := lambdacontext.NewLogger()
-	defaults, err := config.Load(os.LookupEnv)
-	if err != nil {
-		log.Error("invalid configuration", slog.Any("error", err))
-		os.Exit(1)
-	}
-	cfg, err := workflow.AWSConfig(context.Background())
-	if err != nil {
-		log.Error("AWS configuration", slog.Any("error", err))
-		os.Exit(1)
-	}
-	h := &Handler{EC2: ec2.NewFromConfig(cfg), Defaults: defaults, Log: log}
-	lambda.Start(workflow.Step[*workflow.InstanceResult](h.Handle))
+	workflow.Start(func(cfg aws.Config, log *slog.Logger) (workflow.Step[*workflow.InstanceResult], error) {
+		defaults, err := config.Load(os.LookupEnv)
+		if err != nil {
+			return nil, err
+		}
+		h := &Handler{EC2: ec2.NewFromConfig(cfg), Defaults: defaults, Log: log}
+		return h.Handle, nil
+	})
 }

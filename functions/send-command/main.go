@@ -4,13 +4,11 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -20,20 +18,16 @@ import (
 )
 
 func main() {
-	log := lambdacontext.NewLogger()
-	session, err := config.LoadSession(os.LookupEnv)
-	if err != nil {
-		log.Error("invalid configuration", slog.Any("error", err))
-		os.Exit(1)
-	}
-	cfg, err := workflow.AWSConfig(context.Background())
-	if err != nil {
-		log.Error("AWS configuration", slog.Any("error", err))
-		os.Exit(1)
-	}
-	// The SSM client is built with the function's own credentials; each call
-	// swaps in the shared-services session for its instance and execution.
-	roles := crossaccount.New(sts.NewFromConfig(cfg), session)
-	h := &Handler{SSM: ssm.NewFromConfig(cfg), Credentials: roles.For, Now: time.Now, Log: log}
-	lambda.Start(workflow.Step[*workflow.CommandResult](h.Handle))
+	workflow.Start(func(cfg aws.Config, log *slog.Logger) (workflow.Step[*workflow.CommandResult], error) {
+		session, err := config.LoadSession(os.LookupEnv)
+		if err != nil {
+			return nil, err
+		}
+		// The SSM client is built with the function's own credentials; each
+		// call swaps in the shared-services session for its instance and
+		// execution.
+		roles := crossaccount.New(sts.NewFromConfig(cfg), session)
+		h := &Handler{SSM: ssm.NewFromConfig(cfg), Credentials: roles.For, Now: time.Now, Log: log}
+		return h.Handle, nil
+	})
 }

@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -32,21 +30,8 @@ import (
 	"github.com/asgdns/asgdns/workflow/lambdatest"
 )
 
-// outputEnv names a file the child process writes its stdout and stderr to,
-// so TestThroughLambdaRuntime can check what the function printed.
-const outputEnv = "ASGDNS_TEST_OUTPUT_FILE"
-
 func TestMain(m *testing.M) {
 	if lambdatest.IsChild() {
-		if path := os.Getenv(outputEnv); path != "" {
-			f, err := os.Create(path)
-			if err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				os.Exit(2)
-			}
-			os.Stdout, os.Stderr = f, f
-			log.SetOutput(f)
-		}
 		main()
 		return
 	}
@@ -807,14 +792,13 @@ func TestThroughLambdaRuntime(t *testing.T) {
 	invoke := func(t *testing.T, input []byte, answers map[string]string, status int, code string, env ...string) (lambdatest.Result, *lambdatest.AWS, string) {
 		t.Helper()
 		srv := lambdatest.NewAWS(t, answers, status, code, "from the test endpoint")
-		outFile := filepath.Join(t.TempDir(), "output")
-		env = append(append(append(env, outputEnv+"="+outFile), baseEnv...), srv.Env()...)
+		env = append(append(env, baseEnv...), srv.Env()...)
 		res := lambdatest.Invoke(t, input, env...)
-		output, _ := os.ReadFile(outFile)
+		output := res.Output
 		assertNoSecrets(t, "payload", string(res.Payload))
 		assertNoSecrets(t, "error message", res.ErrorMessage)
-		assertNoSecrets(t, "process output", string(output))
-		return res, srv, string(output)
+		assertNoSecrets(t, "process output", output)
+		return res, srv, output
 	}
 	result := func(t *testing.T, res lambdatest.Result) workflow.InvocationResult {
 		t.Helper()

@@ -37,6 +37,9 @@ type Result struct {
 	ErrorType    string
 	ErrorMessage string
 	InitError    bool
+	// Output is everything the function process wrote to stdout and
+	// stderr (its logs), complete: the process has exited.
+	Output string
 }
 
 const runtimePrefix = "/2018-06-01/runtime/"
@@ -92,21 +95,22 @@ func Invoke(t testing.TB, event []byte, env ...string) Result {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	defer func() {
+	var res Result
+	select {
+	case res = <-done:
 		_ = cmd.Process.Kill()
 		<-exited
-	}()
-	select {
-	case res := <-done:
-		return res
 	case err := <-exited:
-		exited <- err
-		// log.Fatal at init: aws-lambda-go never reached the Runtime API.
-		return Result{InitError: true, ErrorType: "exit", ErrorMessage: fmt.Sprintf("%v: %s", err, out.String())}
+		// log.Fatal or os.Exit at init: it never reached the Runtime API.
+		res = Result{InitError: true, ErrorType: "exit", ErrorMessage: fmt.Sprintf("%v: %s", err, out.String())}
 	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
 		t.Fatalf("function did not answer within 60s; output:\n%s", out.String())
 	}
-	return Result{}
+	// The process has exited, so its output is complete and no longer written.
+	res.Output = out.String()
+	return res
 }
 
 // AWS is a fake AWS endpoint speaking each protocol's wire format (EC2
