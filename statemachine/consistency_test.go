@@ -234,7 +234,7 @@ func TestSentParametersMatchTheDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, _ := filepath.Glob("../functions/send-command/testdata/*.sent.json")
+	files, _ := filepath.Glob("../functions/send-command/send/testdata/*.sent.json")
 	if len(files) == 0 {
 		t.Fatal("no SendCommand golden inputs found")
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/asgdns/asgdns/functions/assume-role/assume"
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
 	"github.com/asgdns/asgdns/workflow/crossaccount"
@@ -23,7 +24,7 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		h := &Handler{Roles: crossaccount.New(sts.NewFromConfig(cfg), session), Log: log}
+		h := &assume.Handler{Roles: crossaccount.New(sts.NewFromConfig(cfg), session), Log: log}
 		return h.Handle, nil
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
+	"github.com/asgdns/asgdns/functions/complete-lifecycle/complete"
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
 )
@@ -20,7 +21,7 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		h := &Handler{AutoScaling: autoscaling.NewFromConfig(cfg), OnFailure: onFailure, Log: log}
+		h := &complete.Handler{AutoScaling: autoscaling.NewFromConfig(cfg), OnFailure: onFailure, Log: log}
 		return h.Handle, nil
 	})
 }

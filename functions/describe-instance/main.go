@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
+	"github.com/asgdns/asgdns/functions/describe-instance/describe"
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
 )
@@ -20,7 +21,7 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		h := &Handler{EC2: ec2.NewFromConfig(cfg), Defaults: defaults, Log: log}
+		h := &describe.Handler{EC2: ec2.NewFromConfig(cfg), Defaults: defaults, Log: log}
 		return h.Handle, nil
 	})
 }

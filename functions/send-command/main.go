@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/asgdns/asgdns/functions/send-command/send"
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
 	"github.com/asgdns/asgdns/workflow/crossaccount"
@@ -27,7 +28,7 @@ func main() {
 		// call swaps in the shared-services session for its instance and
 		// execution.
 		roles := crossaccount.New(sts.NewFromConfig(cfg), session)
-		h := &Handler{SSM: ssm.NewFromConfig(cfg), Credentials: roles.For, Now: time.Now, Log: log}
+		h := &send.Handler{SSM: ssm.NewFromConfig(cfg), Credentials: roles.For, Now: time.Now, Log: log}
 		return h.Handle, nil
 	})
 }

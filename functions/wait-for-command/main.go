@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/asgdns/asgdns/functions/wait-for-command/wait"
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
 	"github.com/asgdns/asgdns/workflow/crossaccount"
@@ -24,7 +25,7 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		budget, err := LoadBudget(os.LookupEnv)
+		budget, err := wait.LoadBudget(os.LookupEnv)
 		if err != nil {
 			return nil, err
 		}
@@ -32,9 +33,9 @@ func main() {
 		// call swaps in the shared-services session for its instance and
 		// execution. Heartbeats go to the application account's hook.
 		roles := crossaccount.New(sts.NewFromConfig(cfg), session)
-		h := &Handler{
+		h := &wait.Handler{
 			SSM: ssm.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), Credentials: roles.For, Budget: budget,
-			Now: time.Now, Sleep: Sleep, Log: log,
+			Now: time.Now, Sleep: wait.Sleep, Log: log,
 		}
 		return h.Handle, nil
 	})

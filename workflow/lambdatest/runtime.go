@@ -1,5 +1,5 @@
-// Package lambdatest runs a function's real main (lambda.Start) under a
-// fake Lambda Runtime API, so tests see exactly what aws-lambda-go reports:
+// Package lambdatest runs a function's real binary (its main, lambda.Start)
+// under a fake Lambda Runtime API, so tests see exactly what aws-lambda-go reports:
 // the response payload, or the errorType and errorMessage Step Functions
 // would route on. It also answers AWS API calls with the wire-format errors
 // of each protocol, so the real SDK parses them.
@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,12 +22,30 @@ import (
 	"time"
 )
 
-// ChildEnv marks a test binary started as a Lambda function. A function's
-// TestMain calls its main() when this is set.
-const ChildEnv = "ASGDNS_LAMBDATEST_CHILD"
+// binary is the function under test, built by Main.
+var binary string
 
-// IsChild reports whether this process was started by Invoke.
-func IsChild() bool { return os.Getenv(ChildEnv) == "1" }
+// Main builds the function's main package (dir, relative to the test's
+// package) the way the Makefile builds it, but for this machine, runs the
+// tests, and removes the build. Call it from TestMain.
+func Main(m *testing.M, dir string) {
+	tmp, err := os.MkdirTemp("", "lambdatest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	binary = filepath.Join(tmp, "bootstrap")
+	build := exec.Command("go", "build", "-tags", "lambda.norpc,nethttpomithttp2", "-o", binary, ".")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build %s: %v\n%s", dir, err, out)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(tmp)
+	os.Exit(code)
+}
 
 // Result is what the function reported for one invocation.
 type Result struct {
@@ -44,9 +63,9 @@ type Result struct {
 
 const runtimePrefix = "/2018-06-01/runtime/"
 
-// Invoke starts the current test binary as the function (its TestMain must
-// call main() when IsChild), hands it one event through the Runtime API and
-// returns what it reported. env is added to the child's environment.
+// Invoke starts the function built by Main, hands it one event through the
+// Runtime API and returns what it reported. env is added to the function's
+// environment.
 func Invoke(t testing.TB, event []byte, env ...string) Result {
 	t.Helper()
 	done := make(chan Result, 1)
@@ -83,11 +102,11 @@ func Invoke(t testing.TB, event []byte, env ...string) Result {
 	}))
 	defer srv.Close()
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), append(env,
-		ChildEnv+"=1",
-		"AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(srv.URL, "http://"),
-	)...)
+	if binary == "" {
+		t.Fatal("lambdatest.Invoke needs the function built: call lambdatest.Main from TestMain")
+	}
+	cmd := exec.Command(binary)
+	cmd.Env = append(os.Environ(), append(env, "AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(srv.URL, "http://"))...)
 	out := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

@@ -1,4 +1,6 @@
-package main
+// Package send is the logic of functions/send-command: its Handler, over narrow
+// interfaces of the AWS SDK clients main.go wires in.
+package send
 
 import (
 	"context"

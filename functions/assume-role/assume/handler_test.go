@@ -1,4 +1,4 @@
-package main
+package assume
 
 import (
 	"bytes"
@@ -25,13 +25,9 @@ import (
 	"github.com/asgdns/asgdns/workflow/lambdatest"
 )
 
-func TestMain(m *testing.M) {
-	if lambdatest.IsChild() {
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
+// TestMain builds the function (the main package one folder up) for the
+// tests that run it through the Lambda Runtime API.
+func TestMain(m *testing.M) { lambdatest.Main(m, "..") }
 
 const (
 	roleARN    = "arn:aws:iam::222222222222:role/asgdns-dns"

@@ -1,4 +1,4 @@
-package main
+package send
 
 import (
 	"bytes"
@@ -31,13 +31,9 @@ import (
 	"github.com/asgdns/asgdns/workflow/lambdatest"
 )
 
-func TestMain(m *testing.M) {
-	if lambdatest.IsChild() {
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
+// TestMain builds the function (the main package one folder up) for the
+// tests that run it through the Lambda Runtime API.
+func TestMain(m *testing.M) { lambdatest.Main(m, "..") }
 
 const (
 	fixtureInstance = "i-0a1b2c3d4e5f60718"

@@ -1,4 +1,6 @@
-package main
+// Package wait is the logic of functions/wait-for-command: its Handler, over narrow
+// interfaces of the AWS SDK clients main.go wires in.
+package wait
 
 import (
 	"context"

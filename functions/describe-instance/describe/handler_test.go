@@ -1,4 +1,4 @@
-package main
+package describe
 
 import (
 	"bytes"
@@ -23,13 +23,9 @@ import (
 	"github.com/asgdns/asgdns/workflow/lambdatest"
 )
 
-func TestMain(m *testing.M) {
-	if lambdatest.IsChild() {
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
+// TestMain builds the function (the main package one folder up) for the
+// tests that run it through the Lambda Runtime API.
+func TestMain(m *testing.M) { lambdatest.Main(m, "..") }
 
 // fakeEC2 records what was asked and answers with a canned instance or error.
 type fakeEC2 struct {

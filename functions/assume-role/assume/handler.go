@@ -1,4 +1,6 @@
-package main
+// Package assume is the logic of functions/assume-role: its Handler, over narrow
+// interfaces of the AWS SDK clients main.go wires in.
+package assume
 
 import (
 	"context"

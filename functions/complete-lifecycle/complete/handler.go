@@ -1,4 +1,6 @@
-package main
+// Package complete is the logic of functions/complete-lifecycle: its Handler, over narrow
+// interfaces of the AWS SDK clients main.go wires in.
+package complete
 
 import (
 	"context"

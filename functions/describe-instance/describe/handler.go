@@ -1,4 +1,6 @@
-package main
+// Package describe is the logic of functions/describe-instance: its Handler, over narrow
+// interfaces of the AWS SDK clients main.go wires in.
+package describe
 
 import (
 	"context"
