@@ -1,0 +1,71 @@
+// Package operate holds the operator commands `asgdns executions` and
+// `asgdns replay`: listing the executions of the asgdns state machine and
+// replaying the ones that failed, timed out or were aborted.
+//
+// Everything here talks to AWS through the narrow interfaces below, which
+// copy the SDK method signatures, so the commands run unchanged against
+// AWS, against the local stack (AWS_ENDPOINT_URL) and against test fakes.
+package operate
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+)
+
+// SFN is the part of the Step Functions API the commands use. Only
+// RedriveExecution and StartExecution change anything.
+type SFN interface {
+	ListExecutions(ctx context.Context, params *sfn.ListExecutionsInput, optFns ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error)
+	DescribeExecution(ctx context.Context, params *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+	GetExecutionHistory(ctx context.Context, params *sfn.GetExecutionHistoryInput, optFns ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error)
+	RedriveExecution(ctx context.Context, params *sfn.RedriveExecutionInput, optFns ...func(*sfn.Options)) (*sfn.RedriveExecutionOutput, error)
+	StartExecution(ctx context.Context, params *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+}
+
+// CloudFormation is the one call that finds the state machine from the
+// application stack's outputs.
+type CloudFormation interface {
+	DescribeStacks(ctx context.Context, params *cloudformation.DescribeStacksInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+}
+
+var (
+	_ SFN            = (*sfn.Client)(nil)
+	_ CloudFormation = (*cloudformation.Client)(nil)
+)
+
+// Clients are the AWS clients a command works with.
+type Clients struct {
+	SFN            SFN
+	CloudFormation CloudFormation
+}
+
+// ConnectOptions are the AWS configuration flags common to the commands;
+// empty means "as the standard AWS configuration says".
+type ConnectOptions struct {
+	Profile string
+	Region  string
+}
+
+// Env is what a command needs from the process around it.
+type Env struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	// StderrIsTerminal turns the progress bar on: it is noise in a log.
+	StderrIsTerminal bool
+	// Connect builds the clients once the flags are valid, so a usage
+	// error never needs credentials.
+	Connect func(ctx context.Context, opts ConnectOptions) (Clients, error)
+	// Now is the clock for relative times and durations.
+	Now func() time.Time
+}
+
+// Exit codes.
+const (
+	ExitOK     = 0 // done, including a dry run
+	ExitFailed = 1 // some replays (or AWS calls) failed
+	ExitUsage  = 2 // bad usage: nothing was called
+)

@@ -1,0 +1,105 @@
+package operate
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/asgdns/asgdns/workflow"
+)
+
+// Execution is one execution of the asgdns state machine as the commands
+// show it: what Step Functions says about it, and what its input (the
+// lifecycle event) was about.
+type Execution struct {
+	Name   string `json:"name"`
+	ARN    string `json:"executionArn"`
+	Status string `json:"status"`
+	// Transition is launch or terminate; empty for events without one
+	// (the test notification, events asgdns does not act on).
+	Transition string     `json:"transition"`
+	InstanceID string     `json:"instanceId"`
+	ASG        string     `json:"asg"`
+	Start      time.Time  `json:"startDate"`
+	Stop       *time.Time `json:"stopDate"`
+	// DurationSeconds runs to now for an execution still running.
+	DurationSeconds float64    `json:"durationSeconds"`
+	RedriveCount    int        `json:"redriveCount"`
+	RedriveDate     *time.Time `json:"redriveDate"`
+	// Error and Cause say why an execution failed (for asgdns: the error
+	// name and what to fix, from the Fail state).
+	Error string `json:"error"`
+	Cause string `json:"cause"`
+
+	// What replay needs and the listing does not print.
+	input               string
+	redriveStatus       types.ExecutionRedriveStatus
+	redriveStatusReason string
+	plan                workflow.Plan
+	planErr             error
+}
+
+// newExecution builds an Execution from DescribeExecution's answer.
+func newExecution(d *sfn.DescribeExecutionOutput, now time.Time) Execution {
+	e := Execution{
+		Name:                aws.ToString(d.Name),
+		ARN:                 aws.ToString(d.ExecutionArn),
+		Status:              string(d.Status),
+		Start:               aws.ToTime(d.StartDate).UTC(),
+		Stop:                utcPtr(d.StopDate),
+		RedriveCount:        int(aws.ToInt32(d.RedriveCount)),
+		RedriveDate:         utcPtr(d.RedriveDate),
+		Error:               aws.ToString(d.Error),
+		Cause:               aws.ToString(d.Cause),
+		input:               aws.ToString(d.Input),
+		redriveStatus:       d.RedriveStatus,
+		redriveStatusReason: aws.ToString(d.RedriveStatusReason),
+	}
+	end := now
+	if e.Stop != nil {
+		end = *e.Stop
+	}
+	e.DurationSeconds = end.Sub(e.Start).Round(time.Millisecond).Seconds()
+	e.readInput()
+	return e
+}
+
+// readInput reads the instance, ASG and transition from the execution
+// input, with the same workflow.ParseEvent and PlanFor the Lambdas use, so
+// the commands and the state machine agree on what an event means.
+func (e *Execution) readInput() {
+	event, err := workflow.ParseEvent([]byte(e.input))
+	if err == nil {
+		e.plan, err = workflow.PlanFor(event)
+	}
+	e.planErr = err
+	if err == nil {
+		e.Transition, e.InstanceID, e.ASG = string(e.plan.Transition), e.plan.InstanceID, e.plan.ASG
+		return
+	}
+	// An event the workflow rejects may still name its instance and group:
+	// show them, so --asg and --instance find it too.
+	var detail struct {
+		InstanceID string `json:"EC2InstanceId"`
+		ASG        string `json:"AutoScalingGroupName"`
+	}
+	if json.Unmarshal(event.Detail, &detail) == nil {
+		e.InstanceID, e.ASG = detail.InstanceID, detail.ASG
+	}
+}
+
+// matches applies the filters that need the input.
+func (q query) matches(e Execution) bool {
+	return (q.ASG == "" || e.ASG == q.ASG) && (q.Instance == "" || e.InstanceID == q.Instance)
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

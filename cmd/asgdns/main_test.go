@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestDispatch(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // phrases the output must contain
+		stderr string
+	}{
+		{name: "no command", args: nil, code: 2, stderr: "Usage: asgdns <command>"},
+		{name: "help", args: []string{"help"}, code: 0, stdout: "  executions  list executions"},
+		{name: "help lists replay", args: []string{"--help"}, code: 0, stdout: "  replay      replay failed"},
+		{name: "help for a command", args: []string{"help", "replay"}, code: 0, stderr: "Usage: asgdns replay"},
+		{name: "help for an unknown command", args: []string{"help", "fly"}, code: 2, stderr: `unknown command "fly"`},
+		{name: "unknown command", args: []string{"fly"}, code: 2, stderr: `asgdns: unknown command "fly"`},
+		// Usage errors are found before any AWS configuration is loaded.
+		{name: "executions without a state machine", args: []string{"executions"}, code: 2,
+			stderr: "asgdns executions: --state-machine-arn or --stack is required"},
+		{name: "replay with a bad status", args: []string{"replay", "--stack", "asgdns", "--status", "RUNNING"}, code: 2,
+			stderr: "asgdns replay: --status RUNNING: replay selects only FAILED, TIMED_OUT, ABORTED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := commands.run(context.Background(), tc.args, &stdout, &stderr)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d", code, tc.code)
+			}
+			if !strings.Contains(stdout.String(), tc.stdout) {
+				t.Errorf("stdout:\n%s\nwant it to contain %q", stdout.String(), tc.stdout)
+			}
+			if !strings.Contains(stderr.String(), tc.stderr) {
+				t.Errorf("stderr:\n%s\nwant it to contain %q", stderr.String(), tc.stderr)
+			}
+		})
+	}
+}
+
+func TestRegisterAddsACommand(t *testing.T) {
+	cmds := append(table(nil), commands...) // as another file's init would extend commands
+	cmds.register("local", "run the whole workflow on this machine", func(_ context.Context, args []string, stdout, _ io.Writer) int {
+		io.WriteString(stdout, "local "+strings.Join(args, " "))
+		return 0
+	})
+	var stdout bytes.Buffer
+	if code := cmds.run(context.Background(), []string{"local", "up"}, &stdout, io.Discard); code != 0 || stdout.String() != "local up" {
+		t.Errorf("exit %d, stdout %q", code, stdout.String())
+	}
+	stdout.Reset()
+	cmds.run(context.Background(), []string{"help"}, &stdout, io.Discard)
+	if !strings.Contains(stdout.String(), "  local       run the whole workflow") {
+		t.Errorf("help does not list the new command:\n%s", stdout.String())
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("registering a name twice did not panic")
+		}
+	}()
+	cmds.register("replay", "again", nil)
+}
