@@ -1,0 +1,3 @@
+module github.com/asgdns/asgdns/asl
+
+go 1.26
