@@ -1,0 +1,3 @@
+module github.com/asgdns/asgdns/local/lambdahost
+
+go 1.26
