@@ -3,6 +3,7 @@ module github.com/asgdns/asgdns/cmd/asgdns
 go 1.26
 
 require (
+	github.com/asgdns/asgdns/asl v0.0.0
 	github.com/asgdns/asgdns/workflow v0.0.0
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
@@ -26,4 +27,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
 )
 
-replace github.com/asgdns/asgdns/workflow => ../../workflow
+replace (
+	github.com/asgdns/asgdns/asl => ../../asl
+	github.com/asgdns/asgdns/workflow => ../../workflow
+)
