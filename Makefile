@@ -4,7 +4,7 @@
 # nothing: every target loops over the modules in go.work instead.
 
 FUNCTIONS := describe-instance assume-role send-command wait-for-command complete-lifecycle
-MODULES   := workflow $(addprefix functions/,$(FUNCTIONS)) shared-services statemachine asl cmd/asgdns local/lambdahost local/cloud
+MODULES   := workflow $(addprefix functions/,$(FUNCTIONS)) shared-services statemachine asl cmd/asgdns local/lambdahost local/cloud local/stepfunctions
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # SAM passes ARTIFACTS_DIR (absolute) to each build-<LogicalId> target.
