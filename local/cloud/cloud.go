@@ -1,0 +1,489 @@
+// Package cloud is the asgdns local stack's AWS: one loopback HTTP endpoint
+// that speaks the real wire protocols of EC2, Auto Scaling, STS (AWS query
+// and EC2 query), SSM and EventBridge (JSON 1.1) over an in-memory world of
+// two accounts — the application account with the Auto Scaling groups and
+// their instances, and the shared-services account with the domain
+// controllers — so the unchanged asgdns functions, the AWS SDK and the AWS
+// CLI work against it through AWS_ENDPOINT_URL.
+//
+// The access key id in a request's SigV4 signature says who is calling
+// (AddCredentials, or credentials AssumeRole issued), and calls act in that
+// principal's account. The shared-services role's trust and permission
+// policies and the SSM document are read from shared-services/template.yaml;
+// the rule that starts the state machine from template.yaml (LoadRule). A
+// local SSM agent runs the document's Linux step for real (bash, against a
+// real BIND named: see package bind).
+package cloud
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The two accounts of the local world and its default region.
+const (
+	AppAccount            = "111111111111"
+	SharedServicesAccount = "222222222222"
+	DefaultRegion         = "eu-west-1"
+)
+
+// Options configure a Cloud.
+type Options struct {
+	// Clock is the world's time; RealClock when nil. Tests pass a FakeClock.
+	Clock Clock
+	// Region is the one region the endpoint serves (DefaultRegion when
+	// empty); requests signed for another are refused, as AWS refuses them.
+	Region string
+	// SharedServicesTemplate is shared-services/template.yaml: the role
+	// AssumeRole evaluates and the SSM document come from it. Required.
+	SharedServicesTemplate string
+	// TrustedRoleARNs, ExternalID and TrustedOrganizationID are that
+	// stack's TrustedRoleArns, ExternalId and TrustedOrganizationId
+	// parameters.
+	TrustedRoleARNs       []string
+	ExternalID            string
+	TrustedOrganizationID string
+	// Document replaces the template's document (tests use a copy with a
+	// short timeout or another script).
+	Document *Document
+	// DNSConfigPath is ASGDNS_CONFIG for the document's Linux step on the
+	// domain controllers RegisterDC registers: the dns.conf of the BIND
+	// named they update (bind.Server.ConfigPath).
+	DNSConfigPath string
+	// AgentPickupDelay is how long (real time) the agent takes to pick a
+	// command up; until then GetCommandInvocation answers
+	// InvocationDoesNotExist, as right after a real SendCommand.
+	AgentPickupDelay time.Duration
+	// WorkDir is where the agent writes the scripts it runs; a temporary
+	// directory (removed by Close) when empty.
+	WorkDir string
+	// Log receives a line per API call (refusals at Info, the rest at
+	// Debug), per event, lifecycle action and command run (its output, as
+	// CloudWatch Logs would have it); discarded when nil.
+	Log *slog.Logger
+}
+
+// OrganizationID is the AWS Organization both accounts belong to
+// (aws:PrincipalOrgID in the trust policy when TrustedOrganizationID is set).
+const OrganizationID = "o-asgdnslocal1"
+
+// Cloud is the in-memory world and the endpoint serving it.
+type Cloud struct {
+	clock   Clock
+	region  string
+	log     *slog.Logger
+	shared  *sharedServices
+	dnsConf string
+	pickup  time.Duration
+	workDir string
+	ownDir  bool
+
+	// base is cancelled by Close: it stops the agent's processes and
+	// event deliveries in flight.
+	base   context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	query map[string]map[string]handlerFunc // service → Action → handler
+	json  map[string]map[string]handlerFunc // target prefix → operation → handler
+
+	mu           sync.Mutex
+	closed       bool
+	targets      map[string]http.Handler
+	creds        map[string]*credential
+	rolePolicies map[string][]statement
+	networks     map[string]*network
+	instances    map[string]*instance
+	groups       map[string]*group // key: account/name
+	nodes        map[string]*managedNode
+	commands     map[string]*command
+	rules        []*rule
+	deadLetters  []DeadLetter
+}
+
+// call is one API request as a handler sees it.
+type call struct {
+	ctx       context.Context
+	caller    Principal
+	form      form   // query protocols
+	body      []byte // JSON protocols
+	requestID string
+}
+
+type handlerFunc func(*call) (any, *apiError)
+
+type credential struct {
+	secret, token string
+	principal     Principal
+}
+
+// New builds the world: both accounts' networks, the shared-services role
+// and document from the template. It starts nothing in the background.
+func New(opts Options) (*Cloud, error) {
+	if opts.Region == "" {
+		opts.Region = DefaultRegion
+	}
+	if opts.Clock == nil {
+		opts.Clock = RealClock()
+	}
+	if opts.SharedServicesTemplate == "" {
+		return nil, errors.New("cloud: Options.SharedServicesTemplate (shared-services/template.yaml) is required")
+	}
+	shared, err := loadSharedServices(opts.SharedServicesTemplate, opts)
+	if err != nil {
+		return nil, fmt.Errorf("cloud: %w", err)
+	}
+	if opts.Document != nil {
+		shared.document = *opts.Document
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Cloud{
+		clock: opts.Clock, region: opts.Region, log: log, shared: shared,
+		dnsConf: opts.DNSConfigPath, pickup: opts.AgentPickupDelay, workDir: opts.WorkDir,
+		targets: map[string]http.Handler{}, creds: map[string]*credential{},
+		rolePolicies: map[string][]statement{shared.roleARN: shared.permissions},
+		networks:     map[string]*network{}, instances: map[string]*instance{}, groups: map[string]*group{},
+		nodes: map[string]*managedNode{}, commands: map[string]*command{},
+	}
+	if c.workDir == "" {
+		if c.workDir, err = os.MkdirTemp("", "asgdns-ssm-agent-"); err != nil {
+			return nil, fmt.Errorf("cloud: %w", err)
+		}
+		c.ownDir = true
+	}
+	c.base, c.cancel = context.WithCancel(context.Background())
+	c.query = map[string]map[string]handlerFunc{
+		"ec2": {"DescribeInstances": c.describeInstances},
+		"autoscaling": {
+			"CreateAutoScalingGroup": c.createAutoScalingGroup, "DescribeAutoScalingGroups": c.describeAutoScalingGroups,
+			"DescribeAutoScalingInstances": c.describeAutoScalingInstances, "UpdateAutoScalingGroup": c.updateAutoScalingGroup,
+			"SetDesiredCapacity": c.setDesiredCapacity, "TerminateInstanceInAutoScalingGroup": c.terminateInstanceInAutoScalingGroup,
+			"PutLifecycleHook": c.putLifecycleHook, "DescribeLifecycleHooks": c.describeLifecycleHooks,
+			"DeleteLifecycleHook": c.deleteLifecycleHook, "CompleteLifecycleAction": c.completeLifecycleAction,
+			"RecordLifecycleActionHeartbeat": c.recordLifecycleActionHeartbeat,
+		},
+		"sts": {"AssumeRole": c.assumeRole, "GetCallerIdentity": c.getCallerIdentity},
+	}
+	c.json = map[string]map[string]handlerFunc{
+		"AmazonSSM": {"SendCommand": c.sendCommand, "GetCommandInvocation": c.getCommandInvocation, "ListCommandInvocations": c.listCommandInvocations},
+		"AWSEvents": {"PutEvents": c.putEvents, "TestEventPattern": c.testEventPattern},
+	}
+	c.network(AppAccount)
+	c.network(SharedServicesAccount)
+	return c, nil
+}
+
+// Handler returns the endpoint.
+func (c *Cloud) Handler() http.Handler { return c }
+
+// Region is the region the endpoint serves.
+func (c *Cloud) Region() string { return c.region }
+
+// RoleARN is the shared-services role's ARN, as the template names it.
+func (c *Cloud) RoleARN() string { return c.shared.roleARN }
+
+// DocumentName is the SSM document's name in the shared-services account.
+func (c *Cloud) DocumentName() string { return c.shared.document.Name }
+
+// Close stops the agent's running commands and event deliveries, and
+// removes the agent's temporary directory. Timers that fall due afterwards
+// do nothing.
+func (c *Cloud) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	c.wg.Wait()
+	if c.ownDir {
+		return os.RemoveAll(c.workDir)
+	}
+	return nil
+}
+
+// after schedules f on the world's clock; f runs with c.mu held, and not
+// at all once the Cloud is closed.
+func (c *Cloud) after(d time.Duration, f func()) Timer {
+	return c.clock.AfterFunc(d, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if !c.closed {
+			f()
+		}
+	})
+}
+
+// goBackground runs f in a goroutine Close waits for.
+func (c *Cloud) goBackground(f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.spawnLocked(f)
+}
+
+// spawnLocked is goBackground for a caller holding c.mu.
+func (c *Cloud) spawnLocked(f func()) {
+	if c.closed {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+}
+
+// AddCredentials registers an access key for a principal: an IAM user
+// (arn:aws:iam::ACCOUNT:user/NAME), an account root, a role session
+// (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION, as a Lambda function's
+// credentials are) or a role ARN (a session of that role). Calls signed
+// with the key act as that principal in its account, with full access
+// unless SetRolePolicy restricts its role. A session token, if the
+// client sends one, is not checked.
+func (c *Cloud) AddCredentials(accessKeyID, secretAccessKey, principalARN string) error {
+	p, err := parsePrincipal(principalARN)
+	if err != nil {
+		return err
+	}
+	if accessKeyID == "" {
+		return errors.New("cloud: empty access key id")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.creds[accessKeyID] = &credential{secret: secretAccessKey, principal: p}
+	c.network(p.Account)
+	return nil
+}
+
+// SetRolePolicy limits every session of a role (arn:aws:iam::ACCOUNT:role/NAME)
+// to an identity policy (JSON). The shared-services role has the policy its
+// template gives it.
+func (c *Cloud) SetRolePolicy(roleARN string, policy json.RawMessage) error {
+	var doc any
+	if err := json.Unmarshal(policy, &doc); err != nil {
+		return fmt.Errorf("cloud: policy for %s: %w", roleARN, err)
+	}
+	stmts, err := parsePolicy(doc)
+	if err != nil {
+		return fmt.Errorf("cloud: policy for %s: %w", roleARN, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rolePolicies[roleARN] = stmts
+	return nil
+}
+
+// allows reports whether p's identity policy allows action on resource.
+// Principals whose role has no policy set have full access.
+func (c *Cloud) allows(p Principal, action, resource string, context map[string]string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.allowsLocked(p, action, resource, context)
+}
+
+// allowsLocked is allows for a caller holding c.mu.
+func (c *Cloud) allowsLocked(p Principal, action, resource string, context map[string]string) bool {
+	stmts, restricted := c.rolePolicies[p.RoleARN]
+	if p.RoleARN == "" || !restricted {
+		return true
+	}
+	return evaluate(stmts, authzRequest{Action: action, Resource: resource, Caller: p, Context: context})
+}
+
+// HandleTarget serves JSON-protocol requests whose X-Amz-Target starts with
+// prefix (e.g. "AWSStepFunctions") with h. The endpoint authenticates the
+// request first: h finds the caller with CallerFrom and the request body
+// unread.
+func (c *Cloud) HandleTarget(prefix string, h http.Handler) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.targets[prefix] = h
+}
+
+type callerKey struct{}
+
+// CallerFrom returns the authenticated caller of a request passed to a
+// HandleTarget handler.
+func CallerFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(callerKey{}).(Principal)
+	return p, ok
+}
+
+// versions are the API versions of the query services.
+var versions = map[string]string{"ec2": "2016-11-15", "autoscaling": "2011-01-01", "sts": "2011-06-15"}
+
+// ServeHTTP routes a request by its X-Amz-Target (JSON protocols) or its
+// signing scope's service (query protocols), authenticates it, and
+// answers in the protocol's shapes. Nothing a client sends makes it panic
+// or hang.
+func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	requestID := newUUID()
+	target := r.Header.Get("X-Amz-Target")
+	sc, signed := credentialScope(r)
+	proto, service := protoQuery, sc.Service
+	switch {
+	case target != "":
+		proto, service = protoJSON, target
+		if i := strings.LastIndex(target, "."); i >= 0 {
+			service = target[:i]
+		}
+	case service == "ec2":
+		proto = protoEC2
+	case service == "ssm" || service == "events" || strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json"):
+		proto = protoJSON
+	case !signed && r.URL.Query().Get("Version") == versions["ec2"]:
+		proto = protoEC2
+	}
+	fail := func(err *apiError) {
+		c.log.Info("aws call refused", slog.String("target", target), slog.String("service", service),
+			slog.String("code", err.Code), slog.String("message", err.Message))
+		writeError(w, proto, service, requestID, err)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			c.log.Error("aws call panicked", slog.Any("panic", v))
+			fail(newError(http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure."))
+		}
+	}()
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 10<<20))
+	if err != nil {
+		fail(newError(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Request body is larger than 10 MiB or could not be read: %v", err))
+		return
+	}
+	if !signed {
+		fail(newError(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"))
+		return
+	}
+	caller, authErr := c.authenticate(r, sc, proto)
+	if authErr != nil {
+		fail(authErr)
+		return
+	}
+	cl := &call{ctx: r.Context(), caller: caller, body: body, requestID: requestID}
+
+	if proto == protoJSON {
+		op := strings.TrimPrefix(target, service+".")
+		c.mu.Lock()
+		custom := c.targets[service]
+		c.mu.Unlock()
+		if custom != nil {
+			r2 := r.WithContext(context.WithValue(r.Context(), callerKey{}, caller))
+			r2.Body = io.NopCloser(strings.NewReader(string(body)))
+			custom.ServeHTTP(w, r2)
+			return
+		}
+		h := c.json[service][op]
+		if target == "" {
+			fail(newError(http.StatusBadRequest, "UnknownOperationException", "Missing X-Amz-Target: a JSON-protocol request must name its operation"))
+			return
+		}
+		if h == nil {
+			fail(newError(http.StatusBadRequest, "UnknownOperationException", "Unknown operation %s%s", target, c.servedHint(service)))
+			return
+		}
+		out, apiErr := h(cl)
+		if apiErr != nil {
+			fail(apiErr)
+			return
+		}
+		c.log.Debug("aws call", slog.String("target", target), slog.String("caller", caller.ARN))
+		writeJSONResult(w, requestID, out)
+		return
+	}
+
+	values, perr := url.ParseQuery(string(body))
+	if perr != nil {
+		fail(newError(http.StatusNotFound, "MalformedQueryString", "The query string contains a syntax error: %v", perr))
+		return
+	}
+	for k, v := range r.URL.Query() {
+		if _, ok := values[k]; !ok {
+			values[k] = v
+		}
+	}
+	cl.form = form(values)
+	action := cl.form.get("Action")
+	if action == "" {
+		fail(newError(http.StatusBadRequest, "MissingAction", "No action was supplied with this request."))
+		return
+	}
+	actions, known := c.query[service]
+	h := actions[action]
+	if h == nil {
+		fail(newError(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.%s", action, c.servedHint(service)))
+		return
+	}
+	if v := cl.form.get("Version"); v != versions[service] && known {
+		if v == "" {
+			fail(newError(http.StatusBadRequest, "MissingParameter", "The request must contain the parameter Version"))
+		} else {
+			fail(newError(http.StatusBadRequest, "NoSuchVersion", "The requested version (%s) of service %s does not exist", v, service))
+		}
+		return
+	}
+	out, apiErr := h(cl)
+	if apiErr != nil {
+		fail(apiErr)
+		return
+	}
+	c.log.Debug("aws call", slog.String("service", service), slog.String("action", action), slog.String("caller", caller.ARN))
+	if proto == protoEC2 {
+		writeEC2Result(w, requestID, out)
+		return
+	}
+	writeQueryResult(w, service, action, requestID, out)
+}
+
+// servedHint explains, for a service this endpoint does not emulate, what it
+// does serve.
+func (c *Cloud) servedHint(service string) string {
+	if _, ok := c.query[service]; ok {
+		return ""
+	}
+	if _, ok := c.json[service]; ok {
+		return ""
+	}
+	return fmt.Sprintf(" (%s is not served by the asgdns local endpoint: it serves ec2, autoscaling, sts, ssm (AmazonSSM) and events (AWSEvents))", service)
+}
+
+// authenticate resolves the caller from the signing key. The signature
+// itself is not verified: the local world trusts its clients, but not the
+// wrong region.
+func (c *Cloud) authenticate(r *http.Request, sc scope, proto protocol) (Principal, *apiError) {
+	c.mu.Lock()
+	cred := c.creds[sc.AccessKeyID]
+	c.mu.Unlock()
+	token := r.Header.Get("X-Amz-Security-Token")
+	if cred == nil || (cred.token != "" && token != cred.token) {
+		switch proto {
+		case protoEC2:
+			return Principal{}, newError(http.StatusUnauthorized, "AuthFailure", "AWS was not able to validate the provided access credentials")
+		case protoJSON:
+			return Principal{}, newError(http.StatusBadRequest, "UnrecognizedClientException", "The security token included in the request is invalid.")
+		}
+		return Principal{}, newError(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
+	}
+	if sc.Region != c.region {
+		msg := fmt.Sprintf("Credential should be scoped to a valid region, not '%s'. This endpoint serves %s.", sc.Region, c.region)
+		switch proto {
+		case protoEC2:
+			return Principal{}, newError(http.StatusUnauthorized, "AuthFailure", "%s", msg)
+		case protoJSON:
+			return Principal{}, newError(http.StatusBadRequest, "InvalidSignatureException", "%s", msg)
+		}
+		return Principal{}, newError(http.StatusForbidden, "SignatureDoesNotMatch", "%s", msg)
+	}
+	return cred.principal, nil
+}
