@@ -4,7 +4,7 @@
 # nothing: every target loops over the modules in go.work instead.
 
 FUNCTIONS := describe-instance assume-role send-command wait-for-command complete-lifecycle
-MODULES   := workflow $(addprefix functions/,$(FUNCTIONS)) shared-services statemachine asl cmd/asgdns local/lambdahost local/cloud local/stepfunctions
+MODULES   := workflow $(addprefix functions/,$(FUNCTIONS)) shared-services statemachine asl cmd/asgdns local/lambdahost local/cloud local/stepfunctions local/stack
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # SAM passes ARTIFACTS_DIR (absolute) to each build-<LogicalId> target.
@@ -32,6 +32,8 @@ help:
 	@echo "make cover   - coverage per module"
 	@echo "make bench   - benchmarks: handlers (allocations per invocation), the engine and the real state machine (executions/s)"
 	@echo "make fuzz    - fuzz hostname/config derivation for FUZZTIME (default 30s)"
+	@echo "make demo    - the whole workflow on this machine (the local stack), checked step by step"
+	@echo "make local   - the local stack alone, for the AWS CLI and asgdns executions/replay"
 
 # SAM makefile builds, one per function in template.yaml.
 build-DescribeInstanceFunction:
@@ -75,8 +77,20 @@ fuzz:
 clean:
 	rm -rf build .aws-sam
 
-# The main job: the whole workflow on the local stack (issue #5).
-.PHONY: demo
-demo:
-	@echo "make demo runs the full workflow on the local stack, which is not built yet (issue #5)." >&2
-	@exit 2
+# The main job: the whole workflow on the local stack. Installs BIND (the
+# demo's DNS server) when it can, or says how.
+.PHONY: demo local
+demo: dns-tools
+	go run ./cmd/asgdns local demo
+
+# local: the stack alone, for the AWS CLI and asgdns executions/replay.
+local: dns-tools
+	go run ./cmd/asgdns local serve
+
+.PHONY: dns-tools
+dns-tools:
+	@if command -v named >/dev/null || [ -x /usr/sbin/named ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing bind9 and bind9-dnsutils (the demo's DNS server)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bind9 bind9-dnsutils >/dev/null; \
+	else echo "the demo needs BIND: sudo apt-get install -y bind9 bind9-dnsutils" >&2; exit 1; fi

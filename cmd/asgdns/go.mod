@@ -4,17 +4,24 @@ go 1.26
 
 require (
 	github.com/asgdns/asgdns/asl v0.0.0
+	github.com/asgdns/asgdns/local/cloud v0.0.0
+	github.com/asgdns/asgdns/local/stack v0.0.0
 	github.com/asgdns/asgdns/workflow v0.0.0
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
+	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
+	github.com/aws/aws-sdk-go-v2/service/autoscaling v1.81.0
 	github.com/aws/aws-sdk-go-v2/service/cloudformation v1.83.0
+	github.com/aws/aws-sdk-go-v2/service/ec2 v1.345.0
 	github.com/aws/aws-sdk-go-v2/service/sfn v1.41.2
 	github.com/aws/smithy-go v1.28.9
 )
 
 require (
+	github.com/asgdns/asgdns/local/lambdahost v0.0.0 // indirect
+	github.com/asgdns/asgdns/local/stepfunctions v0.0.0 // indirect
+	github.com/asgdns/asgdns/shared-services v0.0.0-00010101000000-000000000000 // indirect
 	github.com/aws/aws-lambda-go v1.55.1 // indirect
-	github.com/aws/aws-sdk-go-v2/credentials v1.21.0 // indirect
 	github.com/aws/aws-sdk-go-v2/feature/ec2/imds v1.20.9 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/configsources v1.5.12 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/endpoints/v2 v2.8.12 // indirect
@@ -25,9 +32,18 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sso v1.39.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
 replace (
 	github.com/asgdns/asgdns/asl => ../../asl
 	github.com/asgdns/asgdns/workflow => ../../workflow
+)
+
+replace (
+	github.com/asgdns/asgdns/local/cloud => ../../local/cloud
+	github.com/asgdns/asgdns/local/lambdahost => ../../local/lambdahost
+	github.com/asgdns/asgdns/local/stack => ../../local/stack
+	github.com/asgdns/asgdns/local/stepfunctions => ../../local/stepfunctions
+	github.com/asgdns/asgdns/shared-services => ../../shared-services
 )

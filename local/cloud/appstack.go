@@ -1,0 +1,134 @@
+package cloud
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// AppFunction is a Lambda function of the application template
+// (template.yaml) as a local run starts it.
+type AppFunction struct {
+	LogicalID string
+	Timeout   time.Duration
+	MemoryMB  int
+	// Env is the function's Environment.Variables, evaluated with the
+	// parameters given (and their defaults).
+	Env map[string]string
+}
+
+// AppStack is what a local run takes from the application template: the
+// functions with their configuration, and the state machine's definition
+// and DefinitionSubstitutions.
+type AppStack struct {
+	Functions []AppFunction
+	// StateMachine is the AWS::Serverless::StateMachine's logical id.
+	StateMachine string
+	// DefinitionURI is its DefinitionUri, relative to the template.
+	DefinitionURI string
+	// Substitutions are its DefinitionSubstitutions; a !GetAtt Fn.Arn
+	// becomes functionARN(Fn).
+	Substitutions map[string]string
+}
+
+// LoadAppStack reads the application template with the given parameters.
+func LoadAppStack(templatePath string, params map[string]any, functionARN func(logicalID string) string) (AppStack, error) {
+	t, err := loadTemplate(templatePath, params, DefaultRegion, AppAccount)
+	if err != nil {
+		return AppStack{}, err
+	}
+	for _, fn := range t.resourcesOfType("AWS::Serverless::Function") {
+		t.refs[fn] = functionARN(fn)
+	}
+	globals, err := functionGlobals(templatePath)
+	if err != nil {
+		return AppStack{}, err
+	}
+	var app AppStack
+	for _, id := range t.resourcesOfType("AWS::Serverless::Function") {
+		_, props, _ := t.resource(id)
+		fn := AppFunction{LogicalID: id, Timeout: globals.timeout, MemoryMB: globals.memory, Env: map[string]string{}}
+		if n := property(props, "Timeout"); n != nil {
+			s, err := strconv.Atoi(n.Value)
+			if err != nil {
+				return AppStack{}, t.errorf(n, "Timeout %q: %v", n.Value, err)
+			}
+			fn.Timeout = time.Duration(s) * time.Second
+		}
+		if n := property(props, "MemorySize"); n != nil {
+			if fn.MemoryMB, err = strconv.Atoi(n.Value); err != nil {
+				return AppStack{}, t.errorf(n, "MemorySize %q: %v", n.Value, err)
+			}
+		}
+		vars := property(property(props, "Environment"), "Variables")
+		for i := 0; vars != nil && i+1 < len(vars.Content); i += 2 {
+			v, err := t.eval(vars.Content[i+1])
+			if err != nil {
+				return AppStack{}, fmt.Errorf("%s: %s: %w", id, vars.Content[i].Value, err)
+			}
+			fn.Env[vars.Content[i].Value] = fmt.Sprint(v)
+		}
+		app.Functions = append(app.Functions, fn)
+	}
+	machines := t.resourcesOfType("AWS::Serverless::StateMachine")
+	if len(machines) != 1 {
+		return AppStack{}, fmt.Errorf("%s: want one AWS::Serverless::StateMachine, found %d", templatePath, len(machines))
+	}
+	app.StateMachine = machines[0]
+	_, props, _ := t.resource(app.StateMachine)
+	if n := property(props, "DefinitionUri"); n != nil {
+		app.DefinitionURI = n.Value
+	}
+	app.Substitutions = map[string]string{}
+	subs := property(props, "DefinitionSubstitutions")
+	for i := 0; subs != nil && i+1 < len(subs.Content); i += 2 {
+		n := subs.Content[i+1]
+		if n.Tag == "!GetAtt" && strings.HasSuffix(n.Value, ".Arn") {
+			app.Substitutions[subs.Content[i].Value] = functionARN(strings.TrimSuffix(n.Value, ".Arn"))
+			continue
+		}
+		v, err := t.eval(n)
+		if err != nil {
+			return AppStack{}, fmt.Errorf("%s: DefinitionSubstitutions.%s: %w", app.StateMachine, subs.Content[i].Value, err)
+		}
+		app.Substitutions[subs.Content[i].Value] = fmt.Sprint(v)
+	}
+	return app, nil
+}
+
+type globals struct {
+	timeout time.Duration
+	memory  int
+}
+
+// functionGlobals reads Globals.Function's Timeout and MemorySize (Lambda's
+// defaults, 3 s and 128 MB, when absent).
+func functionGlobals(path string) (globals, error) {
+	g := globals{timeout: 3 * time.Second, memory: 128}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return g, err
+	}
+	var doc struct {
+		Globals struct {
+			Function struct {
+				Timeout    int `yaml:"Timeout"`
+				MemorySize int `yaml:"MemorySize"`
+			} `yaml:"Function"`
+		} `yaml:"Globals"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return g, fmt.Errorf("%s: %w", path, err)
+	}
+	if doc.Globals.Function.Timeout > 0 {
+		g.timeout = time.Duration(doc.Globals.Function.Timeout) * time.Second
+	}
+	if doc.Globals.Function.MemorySize > 0 {
+		g.memory = doc.Globals.Function.MemorySize
+	}
+	return g, nil
+}
