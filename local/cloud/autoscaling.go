@@ -529,11 +529,8 @@ func hookFromForm(f form, old *hook) (*hook, *apiError) {
 func (c *Cloud) putLifecycleHook(cl *call) (any, *apiError) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	g, apiErr := c.lookupGroup(cl.caller.Account, cl.form.get("AutoScalingGroupName"))
+	g, apiErr := c.authorizedGroup(cl, "PutLifecycleHook")
 	if apiErr != nil {
-		return nil, apiErr
-	}
-	if apiErr := c.authorizeAutoScaling(cl.caller, "PutLifecycleHook", g.arn); apiErr != nil {
 		return nil, apiErr
 	}
 	i := slices.IndexFunc(g.hooks, func(h *hook) bool { return h.name == cl.form.get("LifecycleHookName") })
@@ -555,14 +552,24 @@ func (c *Cloud) putLifecycleHook(cl *call) (any, *apiError) {
 	return nil, nil
 }
 
-func (c *Cloud) deleteLifecycleHook(cl *call) (any, *apiError) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// authorizedGroup finds the request's AutoScalingGroupName in the caller's
+// account and checks the caller may perform action on it. c.mu is held.
+func (c *Cloud) authorizedGroup(cl *call, action string) (*group, *apiError) {
 	g, apiErr := c.lookupGroup(cl.caller.Account, cl.form.get("AutoScalingGroupName"))
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	if apiErr := c.authorizeAutoScaling(cl.caller, "DeleteLifecycleHook", g.arn); apiErr != nil {
+	if apiErr := c.authorizeAutoScaling(cl.caller, action, g.arn); apiErr != nil {
+		return nil, apiErr
+	}
+	return g, nil
+}
+
+func (c *Cloud) deleteLifecycleHook(cl *call) (any, *apiError) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g, apiErr := c.authorizedGroup(cl, "DeleteLifecycleHook")
+	if apiErr != nil {
 		return nil, apiErr
 	}
 	name := cl.form.get("LifecycleHookName")
@@ -666,11 +673,8 @@ func (c *Cloud) setDesiredCapacity(cl *call) (any, *apiError) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	g, apiErr := c.lookupGroup(cl.caller.Account, cl.form.get("AutoScalingGroupName"))
+	g, apiErr := c.authorizedGroup(cl, "SetDesiredCapacity")
 	if apiErr != nil {
-		return nil, apiErr
-	}
-	if apiErr := c.authorizeAutoScaling(cl.caller, "SetDesiredCapacity", g.arn); apiErr != nil {
 		return nil, apiErr
 	}
 	if desired > g.max {
@@ -943,11 +947,8 @@ func (c *Cloud) describeAutoScalingInstances(cl *call) (any, *apiError) {
 func (c *Cloud) describeLifecycleHooks(cl *call) (any, *apiError) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	g, apiErr := c.lookupGroup(cl.caller.Account, cl.form.get("AutoScalingGroupName"))
+	g, apiErr := c.authorizedGroup(cl, "DescribeLifecycleHooks")
 	if apiErr != nil {
-		return nil, apiErr
-	}
-	if apiErr := c.authorizeAutoScaling(cl.caller, "DescribeLifecycleHooks", g.arn); apiErr != nil {
 		return nil, apiErr
 	}
 	names := cl.form.list("LifecycleHookNames.member")
