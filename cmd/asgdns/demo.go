@@ -215,8 +215,8 @@ func (d *demo) replay(ctx context.Context) error {
 // run is an execution as the demo reports it.
 type run struct {
 	arn, name, instance, transition, error, cause string
-	status                                   sfntypes.ExecutionStatus
-	took                                     time.Duration
+	status                                        sfntypes.ExecutionStatus
+	took                                          time.Duration
 }
 
 // scaleTo sets the desired capacity and waits for the executions it starts.

@@ -79,7 +79,9 @@ func functionARN(logicalID string) string {
 	return "arn:aws:lambda:" + Region + ":" + AppAccount + ":function:" + functionName(logicalID)
 }
 
-func functionName(logicalID string) string { return "asgdns-" + strings.TrimSuffix(logicalID, "Function") }
+func functionName(logicalID string) string {
+	return "asgdns-" + strings.TrimSuffix(logicalID, "Function")
+}
 
 // roleARN is the execution role SAM would create for a function.
 func roleARN(logicalID string) string {
