@@ -260,16 +260,6 @@ func TestRedriveAfterTheFaultIsFixed(t *testing.T) {
 	completed(t, w, "CONTINUE")
 }
 
-func count(list []string, s string) int {
-	n := 0
-	for _, v := range list {
-		if v == s {
-			n++
-		}
-	}
-	return n
-}
-
 func completed(t *testing.T, w *world, result string) {
 	t.Helper()
 	if result == "" {
