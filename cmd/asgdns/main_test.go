@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -46,17 +47,17 @@ func TestDispatch(t *testing.T) {
 
 func TestRegisterAddsACommand(t *testing.T) {
 	cmds := append(table(nil), commands...) // as another file's init would extend commands
-	cmds.register("local", "run the whole workflow on this machine", func(_ context.Context, args []string, stdout, _ io.Writer) int {
-		io.WriteString(stdout, "local "+strings.Join(args, " "))
+	cmds.register("example", "an example command", func(_ context.Context, args []string, stdout, _ io.Writer) int {
+		io.WriteString(stdout, "example "+strings.Join(args, " "))
 		return 0
 	})
 	var stdout bytes.Buffer
-	if code := cmds.run(context.Background(), []string{"local", "up"}, &stdout, io.Discard); code != 0 || stdout.String() != "local up" {
+	if code := cmds.run(context.Background(), []string{"example", "up"}, &stdout, io.Discard); code != 0 || stdout.String() != "example up" {
 		t.Errorf("exit %d, stdout %q", code, stdout.String())
 	}
 	stdout.Reset()
 	cmds.run(context.Background(), []string{"help"}, &stdout, io.Discard)
-	if !strings.Contains(stdout.String(), "  local       run the whole workflow") {
+	if !regexp.MustCompile(`(?m)^  example +an example command$`).MatchString(stdout.String()) {
 		t.Errorf("help does not list the new command:\n%s", stdout.String())
 	}
 	defer func() {
@@ -65,4 +66,13 @@ func TestRegisterAddsACommand(t *testing.T) {
 		}
 	}()
 	cmds.register("replay", "again", nil)
+}
+
+func TestLocalUsage(t *testing.T) {
+	for _, args := range [][]string{{"local"}, {"local", "up"}, {"local", "demo", "--repo", "/nonexistent"}} {
+		var stderr bytes.Buffer
+		if code := commands.run(context.Background(), args, io.Discard, &stderr); code != 2 || stderr.Len() == 0 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and a message", args, code, stderr.String())
+		}
+	}
 }
