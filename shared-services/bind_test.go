@@ -128,7 +128,7 @@ func (b *bind) write(t *testing.T, name, content string) {
 // dig answers a query as +short text ("" when there is no answer).
 func (b *bind) dig(t *testing.T, qtype, name string) string {
 	t.Helper()
-	out, _ := exec.Command("dig", "+short", "+norecurse", "+time=1", "+tries=1", "-p", b.port, "@127.0.0.1", name, qtype).Output()
+	out, _ := exec.Command("dig", "+short", "+norecurse", "+time=2", "+tries=3", "-p", b.port, "@127.0.0.1", name, qtype).Output()
 	return strings.TrimSpace(string(out))
 }
 

@@ -215,6 +215,15 @@ func TestLinuxStepAgainstBIND(t *testing.T) {
 			}
 		}
 	})
+	t.Run("deregister without an address removes the PTR the A record named", func(t *testing.T) {
+		reg("web-5", "10.20.30.45", me, true).expect(t, "created", 0)
+		// A terminate replayed after the instance is gone: EC2 no longer
+		// reports its address.
+		dereg("web-5", "", me, true).expect(t, "deleted", 0)
+		if ptr := b.dig(t, "PTR", "45.30.20.10.in-addr.arpa"); ptr != "" {
+			t.Fatalf("PTR outlived its A record: %q", ptr)
+		}
+	})
 	t.Run("deregister a missing record succeeds", func(t *testing.T) {
 		dereg("web-1", "10.20.30.41", me, true).expect(t, "absent", 0)
 		dereg("never-there", "", me, false).expect(t, "absent", 0)
