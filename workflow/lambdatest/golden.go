@@ -76,3 +76,29 @@ func Fixtures(t testing.TB) []string {
 	}
 	return names
 }
+
+// Input reads testdata/<name>.input.json, a Task payload.
+func Input(t testing.TB, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name+".input.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// WithState returns testdata/<name>.input.json with its state document
+// changed by change.
+func WithState(t testing.TB, name string, change func(state map[string]any)) []byte {
+	t.Helper()
+	var req map[string]any
+	if err := json.Unmarshal(Input(t, name), &req); err != nil {
+		t.Fatal(err)
+	}
+	change(req["state"].(map[string]any))
+	data, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -93,15 +92,6 @@ func newHandler(t testing.TB, f *fakeSTS, extID string, logs io.Writer) *Handler
 	return &Handler{Roles: crossaccount.New(f, session(t, extID)), Log: slog.New(slog.NewJSONHandler(logs, nil))}
 }
 
-func readInput(t testing.TB, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile("testdata/" + name + ".input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
 // awsSafe is the character set STS accepts in RoleSessionName and
 // SourceIdentity, with the 2-64 length limit.
 var awsSafe = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
@@ -157,7 +147,7 @@ func TestFixtures(t *testing.T) {
 				t.Fatalf("fixture %s has no expectation here", name)
 			}
 			f := &fakeSTS{}
-			got, err := newHandler(t, f, externalID, io.Discard).Handle(context.Background(), readInput(t, name))
+			got, err := newHandler(t, f, externalID, io.Discard).Handle(context.Background(), lambdatest.Input(t, name))
 			if len(f.calls) != want {
 				t.Fatalf("AssumeRole called %d times, want %d", len(f.calls), want)
 			}
@@ -191,7 +181,7 @@ func checkEvent(t *testing.T, input, event string) {
 	var req struct {
 		State map[string]json.RawMessage `json:"state"`
 	}
-	if err := json.Unmarshal(readInput(t, input), &req); err != nil {
+	if err := json.Unmarshal(lambdatest.Input(t, input), &req); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range stepKeys {
@@ -210,7 +200,7 @@ func checkEvent(t *testing.T, input, event string) {
 func withState(t testing.TB, change func(req, instance map[string]any)) []byte {
 	t.Helper()
 	var req map[string]any
-	if err := json.Unmarshal(readInput(t, "launch"), &req); err != nil {
+	if err := json.Unmarshal(lambdatest.Input(t, "launch"), &req); err != nil {
 		t.Fatal(err)
 	}
 	inst, _ := req["state"].(map[string]any)["instance"].(map[string]any)
@@ -322,7 +312,7 @@ func TestErrors(t *testing.T) {
 			}
 			input := tc.input
 			if input == nil {
-				input = readInput(t, "launch")
+				input = lambdatest.Input(t, "launch")
 			}
 			got, err := newHandler(t, f, externalID, io.Discard).Handle(context.Background(), input)
 			if err == nil {
@@ -358,7 +348,7 @@ func TestNoSecretsInOutputOrLogs(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			got, err := newHandler(t, tc.sts, externalID, &logs).Handle(context.Background(), readInput(t, "launch"))
+			got, err := newHandler(t, tc.sts, externalID, &logs).Handle(context.Background(), lambdatest.Input(t, "launch"))
 			out, _ := json.Marshal(outcome(got, err))
 			if logs.Len() == 0 {
 				t.Fatal("nothing logged: the check below would prove nothing")
@@ -377,7 +367,7 @@ func TestNoSecretsInOutputOrLogs(t *testing.T) {
 
 func TestLogsCarryContext(t *testing.T) {
 	var logs bytes.Buffer
-	if _, err := newHandler(t, &fakeSTS{}, "", &logs).Handle(context.Background(), readInput(t, "launch")); err != nil {
+	if _, err := newHandler(t, &fakeSTS{}, "", &logs).Handle(context.Background(), lambdatest.Input(t, "launch")); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"execution":"` + execution + `"`, `"instanceId":"` + instanceID + `"`, `"asg":"web-prod"`,
@@ -396,7 +386,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 	t.Run("success", func(t *testing.T) {
 		sts := lambdatest.NewAWS(t, map[string]string{"AssumeRole": lambdatest.AssumeRoleResponse(roleARN, sessionName)},
 			http.StatusInternalServerError, "InternalFailure", "unexpected call")
-		res := lambdatest.Invoke(t, readInput(t, "launch"), append(env, sts.Env()...)...)
+		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), append(env, sts.Env()...)...)
 		if res.ErrorType != "" {
 			t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
 		}
@@ -420,7 +410,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 	t.Run("session in the wrong account", func(t *testing.T) {
 		sts := lambdatest.NewAWS(t, map[string]string{"AssumeRole": lambdatest.AssumeRoleResponse("arn:aws:iam::999999999999:role/asgdns-dns", sessionName)},
 			http.StatusInternalServerError, "InternalFailure", "unexpected call")
-		res := lambdatest.Invoke(t, readInput(t, "launch"), append(env, sts.Env()...)...)
+		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), append(env, sts.Env()...)...)
 		if res.ErrorType != "AccessDenied" || !strings.Contains(res.ErrorMessage, "999999999999") {
 			t.Fatalf("got %+v, want AccessDenied naming the account", res)
 		}
@@ -451,7 +441,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 			sts := lambdatest.ErrorServer(t, status, tc.code, "from the test endpoint")
 			input := []byte(tc.input)
 			if tc.input == "" {
-				input = readInput(t, "launch")
+				input = lambdatest.Input(t, "launch")
 			}
 			res := lambdatest.Invoke(t, input, append(env, sts.Env()...)...)
 			if res.ErrorType != tc.want {
@@ -463,13 +453,13 @@ func TestThroughLambdaRuntime(t *testing.T) {
 		})
 	}
 	t.Run("missing role ARN fails init", func(t *testing.T) {
-		res := lambdatest.Invoke(t, readInput(t, "launch"), config.EnvRoleARN+"=")
+		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), config.EnvRoleARN+"=")
 		if !res.InitError || !strings.Contains(res.ErrorMessage, config.EnvRoleARN) {
 			t.Fatalf("want an init failure naming %s, got %+v", config.EnvRoleARN, res)
 		}
 	})
 	t.Run("invalid external id fails init", func(t *testing.T) {
-		res := lambdatest.Invoke(t, readInput(t, "launch"), config.EnvRoleARN+"="+roleARN, config.EnvExternalID+"=bad id!")
+		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), config.EnvRoleARN+"="+roleARN, config.EnvExternalID+"=bad id!")
 		if !res.InitError || !strings.Contains(res.ErrorMessage, config.EnvExternalID) || strings.Contains(res.ErrorMessage, "bad id!") {
 			t.Fatalf("want an init failure naming %s without repeating the value, got %+v", config.EnvExternalID, res)
 		}
@@ -479,7 +469,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 func BenchmarkHandle(b *testing.B) {
 	f := &fakeSTS{}
 	h := newHandler(b, f, externalID, io.Discard)
-	input := readInput(b, "launch")
+	input := lambdatest.Input(b, "launch")
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
@@ -49,15 +48,6 @@ func (f *fakeAutoScaling) CompleteLifecycleAction(_ context.Context, in *autosca
 
 func newHandler(f *fakeAutoScaling, onFailure workflow.FailurePolicy, logs io.Writer) *Handler {
 	return &Handler{AutoScaling: f, OnFailure: onFailure, Log: slog.New(slog.NewJSONHandler(logs, nil))}
-}
-
-func readInput(t testing.TB, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile("testdata/" + name + ".input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }
 
 // sent is the CompleteLifecycleAction call a case expects.
@@ -124,7 +114,7 @@ func TestFixtures(t *testing.T) {
 				t.Fatalf("input %s has no expectation here", name)
 			}
 			f := &fakeAutoScaling{}
-			got, err := newHandler(f, config.DefaultOnFailure, io.Discard).Handle(context.Background(), readInput(t, name))
+			got, err := newHandler(f, config.DefaultOnFailure, io.Discard).Handle(context.Background(), lambdatest.Input(t, name))
 			if err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
@@ -166,7 +156,7 @@ func checkEvent(t *testing.T, input, event string) {
 	var req struct {
 		State map[string]json.RawMessage `json:"state"`
 	}
-	if err := json.Unmarshal(readInput(t, input), &req); err != nil {
+	if err := json.Unmarshal(lambdatest.Input(t, input), &req); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range stepKeys {
@@ -179,21 +169,6 @@ func checkEvent(t *testing.T, input, event string) {
 	if !lambdatest.JSONEqual(got, lambdatest.Event(t, event)) {
 		t.Errorf("testdata/%s.input.json is not fixture event %s:\n%s", input, event, got)
 	}
-}
-
-// edit returns an input with its request changed.
-func edit(t testing.TB, name string, change func(state map[string]any)) []byte {
-	t.Helper()
-	var req map[string]any
-	if err := json.Unmarshal(readInput(t, name), &req); err != nil {
-		t.Fatal(err)
-	}
-	change(req["state"].(map[string]any))
-	data, err := json.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }
 
 func setOnFailure(p string) func(map[string]any) {
@@ -210,30 +185,30 @@ func TestPolicy(t *testing.T) {
 		want       workflow.FailurePolicy
 		wantReason string
 	}{
-		{name: "success ignores the failure policy", input: readInput(t, "launch"), envDefault: workflow.Abandon,
+		{name: "success ignores the failure policy", input: lambdatest.Input(t, "launch"), envDefault: workflow.Abandon,
 			want: workflow.Continue, wantReason: "DNS registered: CONTINUE"},
-		{name: "deregistered", input: readInput(t, "terminate"), envDefault: workflow.Abandon,
+		{name: "deregistered", input: lambdatest.Input(t, "terminate"), envDefault: workflow.Abandon,
 			want: workflow.Continue, wantReason: "DNS deregistered: CONTINUE"},
-		{name: "warm pool move", input: readInput(t, "launch-into-warm-pool"), envDefault: workflow.Abandon,
+		{name: "warm pool move", input: lambdatest.Input(t, "launch-into-warm-pool"), envDefault: workflow.Abandon,
 			want: workflow.Continue, wantReason: "no DNS work (launching into the warm pool: no record until it enters the group): CONTINUE"},
-		{name: "failed launch, ASG says ABANDON", input: readInput(t, "launch-failed"), envDefault: workflow.Continue,
+		{name: "failed launch, ASG says ABANDON", input: lambdatest.Input(t, "launch-failed"), envDefault: workflow.Continue,
 			want: workflow.Abandon, wantReason: "DNS work failed (CommandFailed): ABANDON per onFailure policy"},
-		{name: "failed launch, ASG says CONTINUE", input: edit(t, "launch-failed", setOnFailure("CONTINUE")), envDefault: workflow.Abandon,
+		{name: "failed launch, ASG says CONTINUE", input: lambdatest.WithState(t, "launch-failed", setOnFailure("CONTINUE")), envDefault: workflow.Abandon,
 			want: workflow.Continue, wantReason: "DNS work failed (CommandFailed): CONTINUE per onFailure policy"},
-		{name: "failed launch without instance, default ABANDON", input: readInput(t, "launch-failed-without-instance"), envDefault: workflow.Abandon,
+		{name: "failed launch without instance, default ABANDON", input: lambdatest.Input(t, "launch-failed-without-instance"), envDefault: workflow.Abandon,
 			want: workflow.Abandon, wantReason: "DNS work failed (InvalidConfig): ABANDON per the deployment's default onFailure policy"},
-		{name: "failed launch without instance, default CONTINUE", input: readInput(t, "launch-failed-without-instance"), envDefault: workflow.Continue,
+		{name: "failed launch without instance, default CONTINUE", input: lambdatest.Input(t, "launch-failed-without-instance"), envDefault: workflow.Continue,
 			want: workflow.Continue, wantReason: "DNS work failed (InvalidConfig): CONTINUE per the deployment's default onFailure policy"},
-		{name: "failed launch with a bogus policy in the state", input: edit(t, "launch-failed", setOnFailure("RETRY")), envDefault: workflow.Continue,
+		{name: "failed launch with a bogus policy in the state", input: lambdatest.WithState(t, "launch-failed", setOnFailure("RETRY")), envDefault: workflow.Continue,
 			want: workflow.Continue, wantReason: "per the deployment's default onFailure policy"},
-		{name: "failed launch into the warm pool", input: edit(t, "launch-into-warm-pool", func(s map[string]any) {
+		{name: "failed launch into the warm pool", input: lambdatest.WithState(t, "launch-into-warm-pool", func(s map[string]any) {
 			s["error"] = map[string]any{"Error": "Lambda.ServiceException", "Cause": "x"}
 		}), envDefault: workflow.Continue, want: workflow.Abandon, wantReason: "DNS work failed (Lambda.ServiceException): ABANDON per onFailure policy"},
-		{name: "failed termination, ASG says ABANDON", input: readInput(t, "terminate-failed"), envDefault: workflow.Abandon,
+		{name: "failed termination, ASG says ABANDON", input: lambdatest.Input(t, "terminate-failed"), envDefault: workflow.Abandon,
 			want: workflow.Continue, wantReason: "DNS work failed (CommandFailed): CONTINUE, the instance terminates either way"},
-		{name: "failed termination without instance", input: edit(t, "terminate-failed", func(s map[string]any) { delete(s, "instance") }),
+		{name: "failed termination without instance", input: lambdatest.WithState(t, "terminate-failed", func(s map[string]any) { delete(s, "instance") }),
 			envDefault: workflow.Abandon, want: workflow.Continue, wantReason: "the instance terminates either way"},
-		{name: "failure without a name", input: edit(t, "launch-failed", func(s map[string]any) { s["error"] = map[string]any{} }),
+		{name: "failure without a name", input: lambdatest.WithState(t, "launch-failed", func(s map[string]any) { s["error"] = map[string]any{} }),
 			envDefault: workflow.Abandon, want: workflow.Abandon, wantReason: "DNS work failed (unknown error): ABANDON"},
 	}
 	for _, tc := range cases {
@@ -260,16 +235,16 @@ func TestNothingToComplete(t *testing.T) {
 		name, wantReason string
 		input            []byte
 	}{
-		{name: "launch successful", input: readInput(t, "launch-successful"),
+		{name: "launch successful", input: lambdatest.Input(t, "launch-successful"),
 			wantReason: "DNS registered; nothing to complete: the event carries no lifecycle action token"},
-		{name: "launch successful, DNS failed", input: edit(t, "launch-successful", func(s map[string]any) {
+		{name: "launch successful, DNS failed", input: lambdatest.WithState(t, "launch-successful", func(s map[string]any) {
 			s["error"] = map[string]any{"Error": "CommandFailed", "Cause": "x"}
 		}), wantReason: "DNS work failed (CommandFailed); nothing to complete"},
-		{name: "replay after the hook expired, token removed", input: edit(t, "launch", func(s map[string]any) {
+		{name: "replay after the hook expired, token removed", input: lambdatest.WithState(t, "launch", func(s map[string]any) {
 			delete(s["detail"].(map[string]any), "LifecycleActionToken")
 		}), wantReason: "DNS registered; nothing to complete"},
-		{name: "test notification", input: readInput(t, "test-notification"), wantReason: "Auto Scaling test notification: nothing to do"},
-		{name: "unknown event", input: readInput(t, "unknown"), wantReason: "is not one asgdns acts on"},
+		{name: "test notification", input: lambdatest.Input(t, "test-notification"), wantReason: "Auto Scaling test notification: nothing to do"},
+		{name: "unknown event", input: lambdatest.Input(t, "unknown"), wantReason: "is not one asgdns acts on"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -318,7 +293,7 @@ func TestAlreadyCompleted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeAutoScaling{err: apiError("ValidationError", tc.message)}
 			var logs bytes.Buffer
-			got, err := newHandler(f, workflow.Abandon, &logs).Handle(context.Background(), readInput(t, tc.input))
+			got, err := newHandler(f, workflow.Abandon, &logs).Handle(context.Background(), lambdatest.Input(t, tc.input))
 			if err != nil {
 				t.Fatalf("got %v, want success", err)
 			}
@@ -338,7 +313,7 @@ func TestAlreadyCompleted(t *testing.T) {
 // causes it and whether Auto Scaling was called.
 func TestErrors(t *testing.T) {
 	detail := func(change func(d map[string]any)) []byte {
-		return edit(t, "launch", func(s map[string]any) { change(s["detail"].(map[string]any)) })
+		return lambdatest.WithState(t, "launch", func(s map[string]any) { change(s["detail"].(map[string]any)) })
 	}
 	cases := []struct {
 		name      string
@@ -348,7 +323,7 @@ func TestErrors(t *testing.T) {
 		wantInMsg []string
 	}{
 		{name: "malformed JSON", input: []byte(`{"execution": "x", "state": {`), wantType: "InvalidEvent", wantInMsg: []string{"input", "fix:"}},
-		{name: "wrong source", input: edit(t, "launch", func(s map[string]any) { s["source"] = "aws.ec2" }),
+		{name: "wrong source", input: lambdatest.WithState(t, "launch", func(s map[string]any) { s["source"] = "aws.ec2" }),
 			wantType: "InvalidEvent", wantInMsg: []string{`source "aws.ec2"`}},
 		{name: "transition contradicts detail-type", input: detail(func(d map[string]any) { d["LifecycleTransition"] = workflow.TransitionTerminating }),
 			wantType: "InvalidEvent", wantInMsg: []string{"detail.LifecycleTransition"}},
@@ -378,7 +353,7 @@ func TestErrors(t *testing.T) {
 			f := &fakeAutoScaling{err: tc.err}
 			input := tc.input
 			if input == nil {
-				input = readInput(t, "launch")
+				input = lambdatest.Input(t, "launch")
 			}
 			got, err := newHandler(f, workflow.Abandon, io.Discard).Handle(context.Background(), input)
 			if err == nil {
@@ -404,7 +379,7 @@ func TestErrors(t *testing.T) {
 
 func TestLogsCarryContext(t *testing.T) {
 	var logs bytes.Buffer
-	if _, err := newHandler(&fakeAutoScaling{}, workflow.Abandon, &logs).Handle(context.Background(), readInput(t, "launch-failed")); err != nil {
+	if _, err := newHandler(&fakeAutoScaling{}, workflow.Abandon, &logs).Handle(context.Background(), lambdatest.Input(t, "launch-failed")); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"execution":"0d5c1f6e-asgdns-test-execution"`, `"instanceId":"` + instanceID + `"`,
@@ -454,7 +429,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := autoScalingEndpoint(t, wire(launchToken, tc.result))
-			res := lambdatest.Invoke(t, readInput(t, tc.input), append(tc.env, lambdatest.SDKEnv(srv.URL)...)...)
+			res := lambdatest.Invoke(t, lambdatest.Input(t, tc.input), append(tc.env, lambdatest.SDKEnv(srv.URL)...)...)
 			if res.ErrorType != "" {
 				t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
 			}
@@ -469,7 +444,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 	}
 	t.Run("no active lifecycle action is success", func(t *testing.T) {
 		as := lambdatest.ErrorServer(t, http.StatusBadRequest, "ValidationError", "No active Lifecycle Action found with instance ID "+instanceID)
-		res := lambdatest.Invoke(t, readInput(t, "launch"), as.Env()...)
+		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), as.Env()...)
 		if res.ErrorType != "" {
 			t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
 		}
@@ -486,7 +461,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 	})
 	t.Run("no token: nothing sent", func(t *testing.T) {
 		as := lambdatest.ErrorServer(t, http.StatusInternalServerError, "InternalFailure", "unexpected call")
-		res := lambdatest.Invoke(t, readInput(t, "launch-successful"), as.Env()...)
+		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch-successful"), as.Env()...)
 		if res.ErrorType != "" || !strings.Contains(string(res.Payload), `"completed":false`) {
 			t.Fatalf("got %+v", res)
 		}
@@ -515,7 +490,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 			as := lambdatest.ErrorServer(t, status, tc.code, tc.message)
 			input := []byte(tc.input)
 			if tc.input == "" {
-				input = readInput(t, "launch")
+				input = lambdatest.Input(t, "launch")
 			}
 			res := lambdatest.Invoke(t, input, as.Env()...)
 			if res.ErrorType != tc.want {
@@ -527,7 +502,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 		})
 	}
 	t.Run("invalid default policy fails init", func(t *testing.T) {
-		res := lambdatest.Invoke(t, readInput(t, "launch"), config.EnvOnFailure+"=RETRY")
+		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), config.EnvOnFailure+"=RETRY")
 		if !res.InitError || !strings.Contains(res.ErrorMessage, config.EnvOnFailure) {
 			t.Fatalf("want an init failure naming %s, got %+v", config.EnvOnFailure, res)
 		}
@@ -537,7 +512,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 func BenchmarkHandle(b *testing.B) {
 	f := &fakeAutoScaling{}
 	h := newHandler(f, workflow.Abandon, io.Discard)
-	input := readInput(b, "launch")
+	input := lambdatest.Input(b, "launch")
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -556,7 +531,7 @@ func TestFailureCause(t *testing.T) {
 			`zone corp.example.com is not served; fix: serve it. For instance i-0a1b2c3d4e5f60718 of ASG "web-prod": DNS work failed (States.Timeout): ABANDON`},
 		{"Task timed out after 30 seconds", `Task timed out after 30 seconds. For instance i-0a1b2c3d4e5f60718 of ASG "web-prod"`},
 	} {
-		input := edit(t, "launch", func(s map[string]any) {
+		input := lambdatest.WithState(t, "launch", func(s map[string]any) {
 			s["error"] = map[string]any{"Error": "States.Timeout", "Cause": tc.caught}
 		})
 		got, err := newHandler(&fakeAutoScaling{}, workflow.Abandon, io.Discard).Handle(context.Background(), input)
@@ -567,7 +542,7 @@ func TestFailureCause(t *testing.T) {
 			t.Errorf("error %q cause %q, want %q…", got.Error, got.Cause, tc.want)
 		}
 	}
-	ok, err := newHandler(&fakeAutoScaling{}, workflow.Abandon, io.Discard).Handle(context.Background(), readInput(t, "launch"))
+	ok, err := newHandler(&fakeAutoScaling{}, workflow.Abandon, io.Discard).Handle(context.Background(), lambdatest.Input(t, "launch"))
 	if err != nil || ok.Error != "" || ok.Cause != "" {
 		t.Errorf("success carries a failure: %+v %v", ok, err)
 	}

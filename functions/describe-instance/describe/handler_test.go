@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
@@ -87,15 +86,6 @@ func newHandler(t testing.TB, f *fakeEC2, logs io.Writer) *Handler {
 	return &Handler{EC2: f, Defaults: defaults(t), Log: slog.New(slog.NewJSONHandler(logs, nil))}
 }
 
-func readInput(t testing.TB, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile("testdata/" + name + ".input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
 // TestFixtures runs every fixture event and compares with its golden output,
 // and checks EC2 is only asked when there is DNS work.
 func TestFixtures(t *testing.T) {
@@ -110,7 +100,7 @@ func TestFixtures(t *testing.T) {
 				t.Fatalf("fixture %s has no expectation here", name)
 			}
 			f := &fakeEC2{instance: instance(types.InstanceStateNamePending, "Name", "web")}
-			got, err := newHandler(t, f, io.Discard).Handle(context.Background(), readInput(t, name))
+			got, err := newHandler(t, f, io.Discard).Handle(context.Background(), lambdatest.Input(t, name))
 			if err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
@@ -131,7 +121,7 @@ func equalStrings(a, b []string) bool { return strings.Join(a, ",") == strings.J
 func withDetail(t testing.TB, change func(detail map[string]any, event map[string]any)) []byte {
 	t.Helper()
 	var req map[string]any
-	if err := json.Unmarshal(readInput(t, "launch"), &req); err != nil {
+	if err := json.Unmarshal(lambdatest.Input(t, "launch"), &req); err != nil {
 		t.Fatal(err)
 	}
 	event := req["state"].(map[string]any)
@@ -222,7 +212,7 @@ func TestErrors(t *testing.T) {
 			}
 			input := tc.input
 			if input == nil {
-				input = readInput(t, "launch")
+				input = lambdatest.Input(t, "launch")
 			}
 			got, err := newHandler(t, f, io.Discard).Handle(context.Background(), input)
 			if err == nil {
@@ -264,7 +254,7 @@ func TestMetadataOverrides(t *testing.T) {
 // DNS, so a metadata mistake must not fail (and so abandon) it.
 func TestWarmPoolIgnoresBadMetadata(t *testing.T) {
 	var req map[string]any
-	_ = json.Unmarshal(readInput(t, "launch-into-warm-pool"), &req)
+	_ = json.Unmarshal(lambdatest.Input(t, "launch-into-warm-pool"), &req)
 	req["state"].(map[string]any)["detail"].(map[string]any)["NotificationMetadata"] = "not json"
 	data, _ := json.Marshal(req)
 	got, err := newHandler(t, &fakeEC2{}, io.Discard).Handle(context.Background(), data)
@@ -275,7 +265,7 @@ func TestWarmPoolIgnoresBadMetadata(t *testing.T) {
 
 func TestLogsCarryContext(t *testing.T) {
 	var logs bytes.Buffer
-	if _, err := newHandler(t, &fakeEC2{instance: instance("pending")}, &logs).Handle(context.Background(), readInput(t, "launch")); err != nil {
+	if _, err := newHandler(t, &fakeEC2{instance: instance("pending")}, &logs).Handle(context.Background(), lambdatest.Input(t, "launch")); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"execution":"0d5c1f6e-asgdns-test-execution"`, `"instanceId":"i-0a1b2c3d4e5f60718"`, `"asg":"web-prod"`} {
@@ -316,7 +306,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 	}
 	t.Run("success", func(t *testing.T) {
 		srv := ec2Endpoint(t)
-		res := lambdatest.Invoke(t, readInput(t, "launch"), append(env, lambdatest.SDKEnv(srv.URL)...)...)
+		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), append(env, lambdatest.SDKEnv(srv.URL)...)...)
 		if res.ErrorType != "" {
 			t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
 		}
@@ -348,7 +338,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 			aws := lambdatest.ErrorServer(t, status, tc.code, "from the test endpoint")
 			input := []byte(tc.input)
 			if tc.input == "" {
-				input = readInput(t, "launch")
+				input = lambdatest.Input(t, "launch")
 			}
 			res := lambdatest.Invoke(t, input, append(env, aws.Env()...)...)
 			if res.ErrorType != tc.want {
@@ -360,7 +350,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 		})
 	}
 	t.Run("missing configuration fails init", func(t *testing.T) {
-		res := lambdatest.Invoke(t, readInput(t, "launch"), config.EnvZone+"=")
+		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), config.EnvZone+"=")
 		if !res.InitError || !strings.Contains(res.ErrorMessage, config.EnvZone) {
 			t.Fatalf("want an init failure naming %s, got %+v", config.EnvZone, res)
 		}
@@ -369,7 +359,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 
 func BenchmarkHandle(b *testing.B) {
 	h := newHandler(b, &fakeEC2{instance: instance("pending", "Name", "web")}, io.Discard)
-	input := readInput(b, "launch")
+	input := lambdatest.Input(b, "launch")
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -383,7 +373,7 @@ func BenchmarkHandle(b *testing.B) {
 // gone still removes its record when the hostname needs only the event.
 func TestDeregisterGoneInstance(t *testing.T) {
 	for _, f := range []*fakeEC2{{err: apiError("InvalidInstanceID.NotFound")}, {}} {
-		got, err := newHandler(t, f, io.Discard).Handle(context.Background(), readInput(t, "terminate"))
+		got, err := newHandler(t, f, io.Discard).Handle(context.Background(), lambdatest.Input(t, "terminate"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -393,7 +383,7 @@ func TestDeregisterGoneInstance(t *testing.T) {
 		}
 	}
 	var req map[string]any
-	_ = json.Unmarshal(readInput(t, "terminate"), &req)
+	_ = json.Unmarshal(lambdatest.Input(t, "terminate"), &req)
 	req["state"].(map[string]any)["detail"].(map[string]any)["NotificationMetadata"] = `{"hostnameTemplate":"{tag:Name}"}`
 	data, _ := json.Marshal(req)
 	_, err := newHandler(t, &fakeEC2{}, io.Discard).Handle(context.Background(), data)

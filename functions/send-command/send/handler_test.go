@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -105,33 +104,9 @@ func newHandler(f *fakeSSM, s *sessions, logs io.Writer) *Handler {
 	}
 }
 
-func readInput(t testing.TB, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile("testdata/" + name + ".input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
-// withState returns a testdata input with its state changed.
-func withState(t testing.TB, name string, change func(state map[string]any)) []byte {
-	t.Helper()
-	var req map[string]any
-	if err := json.Unmarshal(readInput(t, name), &req); err != nil {
-		t.Fatal(err)
-	}
-	change(req["state"].(map[string]any))
-	data, err := json.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
 // withInstance changes $.instance of the launch input.
 func withInstance(t testing.TB, change func(inst map[string]any)) []byte {
-	return withState(t, "launch", func(s map[string]any) { change(s["instance"].(map[string]any)) })
+	return lambdatest.WithState(t, "launch", func(s map[string]any) { change(s["instance"].(map[string]any)) })
 }
 
 func withTarget(t testing.TB, change func(target map[string]any)) []byte {
@@ -144,7 +119,7 @@ func TestFixtures(t *testing.T) {
 	for _, name := range []string{"launch", "terminate", "launch-resend"} {
 		t.Run(name, func(t *testing.T) {
 			f, s := &fakeSSM{}, &sessions{}
-			got, err := newHandler(f, s, io.Discard).Handle(context.Background(), readInput(t, name))
+			got, err := newHandler(f, s, io.Discard).Handle(context.Background(), lambdatest.Input(t, name))
 			if err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
@@ -172,7 +147,7 @@ func TestWhatIsSent(t *testing.T) {
 	} {
 		t.Run(tc.input, func(t *testing.T) {
 			f, s := &fakeSSM{}, &sessions{}
-			got, err := newHandler(f, s, io.Discard).Handle(context.Background(), readInput(t, tc.input))
+			got, err := newHandler(f, s, io.Discard).Handle(context.Background(), lambdatest.Input(t, tc.input))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -252,7 +227,7 @@ func TestRoundRobin(t *testing.T) {
 		{5, []any{dc2}, dc2, 6, 0},
 	} {
 		t.Run(fmt.Sprintf("after %v of %d, retry %d", tc.previous, max(len(tc.dcs), 2), tc.retry), func(t *testing.T) {
-			input := withState(t, "launch", func(s map[string]any) {
+			input := lambdatest.WithState(t, "launch", func(s map[string]any) {
 				if tc.previous != nil {
 					s["command"] = map[string]any{"commandId": "c-old", "dcInstanceId": dc1, "attempt": tc.previous}
 				}
@@ -348,7 +323,7 @@ func TestErrors(t *testing.T) {
 	}{
 		// Validation: nothing sent, no role assumed.
 		{name: "malformed JSON", input: []byte(`{"execution":"x","state":`), wantType: "InvalidEvent", wantInMsg: []string{"input", "fix:"}},
-		{name: "no instance", input: withState(t, "launch", func(s map[string]any) { delete(s, "instance") }),
+		{name: "no instance", input: lambdatest.WithState(t, "launch", func(s map[string]any) { delete(s, "instance") }),
 			wantType: "InvalidEvent", wantInMsg: []string{"state.instance", "is missing"}},
 		{name: "action none", input: withInstance(t, func(i map[string]any) {
 			i["action"], i["reason"] = "none", "returning to the warm pool, not terminating: the record stays"
@@ -405,7 +380,7 @@ func TestErrors(t *testing.T) {
 			f, s := &fakeSSM{err: tc.err, noCommand: tc.noCommand}, &sessions{}
 			input := tc.input
 			if input == nil {
-				input = readInput(t, "launch")
+				input = lambdatest.Input(t, "launch")
 			}
 			got, err := newHandler(f, s, io.Discard).Handle(context.Background(), input)
 			if err == nil {
@@ -437,7 +412,7 @@ func TestErrors(t *testing.T) {
 
 func TestLogsCarryContext(t *testing.T) {
 	var logs bytes.Buffer
-	if _, err := newHandler(&fakeSSM{}, &sessions{}, &logs).Handle(context.Background(), readInput(t, "launch")); err != nil {
+	if _, err := newHandler(&fakeSSM{}, &sessions{}, &logs).Handle(context.Background(), lambdatest.Input(t, "launch")); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"execution":"` + execution + `"`, `"instanceId":"` + fixtureInstance + `"`, `"asg":"web-prod"`,
@@ -498,7 +473,7 @@ func TestNoSecretsInOutputOrLogs(t *testing.T) {
 			var logs bytes.Buffer
 			h := &Handler{SSM: ssm.NewFromConfig(cfg), Credentials: roles.For, Now: time.Now,
 				Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-			got, err := h.Handle(context.Background(), readInput(t, "launch"))
+			got, err := h.Handle(context.Background(), lambdatest.Input(t, "launch"))
 			if name := workflow.Routed(err); name != tc.wantErr {
 				t.Fatalf("error %v (%s), want %q", err, name, tc.wantErr)
 			}
@@ -570,7 +545,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 	}
 
 	t.Run("sent", func(t *testing.T) {
-		res, srv, sig, output := invoke(t, readInput(t, "launch"),
+		res, srv, sig, output := invoke(t, lambdatest.Input(t, "launch"),
 			map[string]string{"AssumeRole": assumeRole, "SendCommand": sendCommandAnswer}, 500, "InternalServerError")
 		if res.ErrorType != "" {
 			t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
@@ -621,7 +596,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 			}
 			input := tc.input
 			if input == nil {
-				input = readInput(t, "launch")
+				input = lambdatest.Input(t, "launch")
 			}
 			status := tc.status
 			if status == 0 {
@@ -638,7 +613,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 		})
 	}
 	t.Run("missing role fails init", func(t *testing.T) {
-		res := lambdatest.Invoke(t, readInput(t, "launch"), config.EnvRoleARN+"=")
+		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), config.EnvRoleARN+"=")
 		if !res.InitError || !strings.Contains(res.ErrorMessage, config.EnvRoleARN) {
 			t.Fatalf("want an init failure naming %s, got %+v", config.EnvRoleARN, res)
 		}
@@ -648,7 +623,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 func BenchmarkHandle(b *testing.B) {
 	f, s := &fakeSSM{}, &sessions{}
 	h := newHandler(f, s, io.Discard)
-	input := readInput(b, "launch")
+	input := lambdatest.Input(b, "launch")
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -183,32 +182,8 @@ func newHandler(f *fakeSSM, c *clock, s *sessions, logs io.Writer) *Handler {
 // after returns a clock d after the launch input's command was sent.
 func after(d time.Duration) *clock { return &clock{now: sentAt.Add(d)} }
 
-func readInput(t testing.TB, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile("testdata/" + name + ".input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
-// withState returns a testdata input with its state changed.
-func withState(t testing.TB, name string, change func(state map[string]any)) []byte {
-	t.Helper()
-	var req map[string]any
-	if err := json.Unmarshal(readInput(t, name), &req); err != nil {
-		t.Fatal(err)
-	}
-	change(req["state"].(map[string]any))
-	data, err := json.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
 func withCommand(t testing.TB, change func(cmd map[string]any)) []byte {
-	return withState(t, "launch", func(s map[string]any) { change(s["command"].(map[string]any)) })
+	return lambdatest.WithState(t, "launch", func(s map[string]any) { change(s["command"].(map[string]any)) })
 }
 
 // TestFixtures runs each testdata input against a scripted invocation and
@@ -230,7 +205,7 @@ func TestFixtures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeSSM{answers: tc.answers}
-			got, err := newHandler(f, &clock{now: tc.start}, &sessions{}, io.Discard).Handle(context.Background(), readInput(t, tc.name))
+			got, err := newHandler(f, &clock{now: tc.start}, &sessions{}, io.Discard).Handle(context.Background(), lambdatest.Input(t, tc.name))
 			if err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
@@ -252,10 +227,10 @@ func TestWhatIsSent(t *testing.T) {
 		step      string
 		sessionOf string // the instance whose session signs the call
 	}{
-		{"windows", readInput(t, "launch"), commandID, dc1, workflow.StepWindows, fixtureInstance},
-		{"re-sent to the second DC", readInput(t, "launch-resent"), "c3b2a190-8f7e-4d6c-9b5a-4f3e2d1c0b9a", dc2, workflow.StepWindows, fixtureInstance},
+		{"windows", lambdatest.Input(t, "launch"), commandID, dc1, workflow.StepWindows, fixtureInstance},
+		{"re-sent to the second DC", lambdatest.Input(t, "launch-resent"), "c3b2a190-8f7e-4d6c-9b5a-4f3e2d1c0b9a", dc2, workflow.StepWindows, fixtureInstance},
 		{"linux", withCommand(t, func(c map[string]any) { c["step"] = workflow.StepLinux }), commandID, dc1, workflow.StepLinux, fixtureInstance},
-		{"no instance section", withState(t, "launch", func(s map[string]any) { delete(s, "instance") }), commandID, dc1, workflow.StepWindows, ""},
+		{"no instance section", lambdatest.WithState(t, "launch", func(s map[string]any) { delete(s, "instance") }), commandID, dc1, workflow.StepWindows, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, s := &fakeSSM{answers: []answer{pending, inProgress, success("created")}}, &sessions{}
@@ -327,7 +302,7 @@ func TestPolling(t *testing.T) {
 			case tc.budget < 0:
 				h.Budget = 0
 			}
-			got, err := h.Handle(context.Background(), readInput(t, "launch"))
+			got, err := h.Handle(context.Background(), lambdatest.Input(t, "launch"))
 			if name := workflow.Routed(err); name != tc.wantErr {
 				t.Fatalf("error %v (%s), want %q", err, name, tc.wantErr)
 			}
@@ -365,7 +340,7 @@ func TestDeadlineBoundsTheBudget(t *testing.T) {
 	ctx, cancel := context.WithDeadline(context.Background(), c.now.Add(6*time.Second))
 	defer cancel()
 	f := &fakeSSM{answers: []answer{inProgress}}
-	got, err := newHandler(f, c, &sessions{}, io.Discard).Handle(ctx, readInput(t, "launch"))
+	got, err := newHandler(f, c, &sessions{}, io.Discard).Handle(ctx, lambdatest.Input(t, "launch"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,9 +372,9 @@ func TestHeartbeat(t *testing.T) {
 		{name: "no token", answers: []answer{inProgress}, noToken: true, want: 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			input := readInput(t, "launch")
+			input := lambdatest.Input(t, "launch")
 			if tc.noToken {
-				input = withState(t, "launch", func(s map[string]any) {
+				input = lambdatest.WithState(t, "launch", func(s map[string]any) {
 					delete(s["detail"].(map[string]any), "LifecycleActionToken")
 				})
 			}
@@ -445,7 +420,7 @@ func TestPollsAndNextWait(t *testing.T) {
 			prev = fmt.Sprintf("%s/%d", tc.previous.CommandID[:8], tc.previous.Polls)
 		}
 		t.Run(prev, func(t *testing.T) {
-			input := withState(t, "launch", func(s map[string]any) {
+			input := lambdatest.WithState(t, "launch", func(s map[string]any) {
 				if tc.previous != nil {
 					s["invocation"] = tc.previous
 				}
@@ -468,7 +443,7 @@ func TestOutputIsTrimmed(t *testing.T) {
 	stdout := strings.Repeat("line of progress é\n", 400) + resultLine("replaced", "") + "\n\n"
 	stderr := strings.Repeat("warning: slow zone transfer\n", 100) + "last warning"
 	f := &fakeSSM{answers: []answer{{status: "Success", details: "Success", stdout: stdout, stderr: stderr}}}
-	got, err := newHandler(f, after(time.Second), &sessions{}, io.Discard).Handle(context.Background(), readInput(t, "launch"))
+	got, err := newHandler(f, after(time.Second), &sessions{}, io.Discard).Handle(context.Background(), lambdatest.Input(t, "launch"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -549,7 +524,7 @@ func TestErrors(t *testing.T) {
 	}{
 		// Validation: nothing read, no role assumed.
 		{name: "malformed JSON", input: []byte(`{"execution":"x","state":`), wantType: "InvalidEvent", wantInMsg: []string{"input", "fix:"}},
-		{name: "no command", input: withState(t, "launch", func(s map[string]any) { delete(s, "command") }),
+		{name: "no command", input: lambdatest.WithState(t, "launch", func(s map[string]any) { delete(s, "command") }),
 			wantType: "InvalidEvent", wantInMsg: []string{"state.command", "missing", "SendCommand"}},
 		{name: "no command id", input: withCommand(t, func(c map[string]any) { c["commandId"] = "" }),
 			wantType: "InvalidEvent", wantInMsg: []string{"state.command.commandId"}},
@@ -612,7 +587,7 @@ func TestErrors(t *testing.T) {
 			c.sleepErr = tc.sleepErr
 			input := tc.input
 			if input == nil {
-				input = readInput(t, "launch")
+				input = lambdatest.Input(t, "launch")
 			}
 			got, err := newHandler(f, c, s, io.Discard).Handle(context.Background(), input)
 			if err == nil {
@@ -686,7 +661,7 @@ func TestLoadBudget(t *testing.T) {
 func TestLogsCarryContext(t *testing.T) {
 	var logs bytes.Buffer
 	f := &fakeSSM{answers: []answer{inProgress, success("created")}}
-	if _, err := newHandler(f, after(time.Second), &sessions{}, &logs).Handle(context.Background(), readInput(t, "launch")); err != nil {
+	if _, err := newHandler(f, after(time.Second), &sessions{}, &logs).Handle(context.Background(), lambdatest.Input(t, "launch")); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"execution":"` + execution + `"`, `"instanceId":"` + fixtureInstance + `"`, `"asg":"web-prod"`,
@@ -756,7 +731,7 @@ func TestNoSecretsInOutputOrLogs(t *testing.T) {
 			c := after(time.Second)
 			h := &Handler{SSM: ssm.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), Credentials: roles.For, Budget: DefaultBudget, Now: c.Now, Sleep: c.Sleep,
 				Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-			got, err := h.Handle(context.Background(), readInput(t, "launch"))
+			got, err := h.Handle(context.Background(), lambdatest.Input(t, "launch"))
 			if name := workflow.Routed(err); name != tc.wantErr {
 				t.Fatalf("error %v (%s), want %q", err, name, tc.wantErr)
 			}
@@ -809,7 +784,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 	}
 
 	t.Run("succeeded", func(t *testing.T) {
-		res, srv, output := invoke(t, readInput(t, "launch"), map[string]string{"AssumeRole": assumeRole,
+		res, srv, output := invoke(t, lambdatest.Input(t, "launch"), map[string]string{"AssumeRole": assumeRole,
 			"GetCommandInvocation": invocationBody("Success", "Success", 0, "zone corp.example.com\n"+resultLine("created", "")+"\n", "")},
 			500, "InternalServerError")
 		got := result(t, res)
@@ -824,7 +799,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 		}
 	})
 	t.Run("still running polls with real sleeps", func(t *testing.T) {
-		res, srv, _ := invoke(t, readInput(t, "launch"), map[string]string{"AssumeRole": assumeRole,
+		res, srv, _ := invoke(t, lambdatest.Input(t, "launch"), map[string]string{"AssumeRole": assumeRole,
 			"GetCommandInvocation": invocationBody("InProgress", "In Progress", -1, "", "")}, 500, "InternalServerError",
 			EnvPollBudget+"=2")
 		got := result(t, res)
@@ -850,7 +825,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 		// The input's command was sent days ago: far beyond the grace period.
 		{name: "invocation never appeared", code: "InvocationDoesNotExist", status: 400, want: "Unavailable", wantCalls: "AssumeRole,GetCommandInvocation"},
 		{name: "role refused", code: "AccessDenied", status: 403, noAssumeRole: true, want: "AccessDenied", wantCalls: "AssumeRole"},
-		{name: "no command", input: withState(t, "launch", func(s map[string]any) { delete(s, "command") }), want: "InvalidEvent"},
+		{name: "no command", input: lambdatest.WithState(t, "launch", func(s map[string]any) { delete(s, "command") }), want: "InvalidEvent"},
 		{name: "malformed JSON", input: []byte(`{"state":`), want: "InvalidEvent"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -860,7 +835,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 			}
 			input := tc.input
 			if input == nil {
-				input = readInput(t, "launch")
+				input = lambdatest.Input(t, "launch")
 			}
 			status := tc.status
 			if status == 0 {
@@ -882,7 +857,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := append(append([]string{}, baseEnv...), tc.env)
-			res := lambdatest.Invoke(t, readInput(t, "launch"), env...)
+			res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), env...)
 			if !res.InitError || !strings.Contains(res.ErrorMessage, tc.want) {
 				t.Fatalf("want an init failure naming %s, got %+v", tc.want, res)
 			}
@@ -894,7 +869,7 @@ func BenchmarkHandle(b *testing.B) {
 	f, s := &fakeSSM{answers: []answer{success("created")}}, &sessions{}
 	c := after(time.Second)
 	h := newHandler(f, c, s, io.Discard)
-	input := readInput(b, "launch")
+	input := lambdatest.Input(b, "launch")
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
