@@ -102,3 +102,29 @@ func WithState(t testing.TB, name string, change func(state map[string]any)) []b
 	}
 	return data
 }
+
+// stepKeys are the sections the steps add to the event in the state document.
+var stepKeys = []string{"instance", "session", "command", "invocation", "error", "lifecycle"}
+
+// CheckInputIsEvent asserts that testdata/<input>.input.json's state is the
+// fixture event as delivered plus only the steps' results, so testdata
+// cannot drift from the fixtures.
+func CheckInputIsEvent(t *testing.T, input, event string) {
+	t.Helper()
+	var req struct {
+		State map[string]json.RawMessage `json:"state"`
+	}
+	if err := json.Unmarshal(Input(t, input), &req); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range stepKeys {
+		delete(req.State, k)
+	}
+	got, err := json.Marshal(req.State)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !JSONEqual(got, Event(t, event)) {
+		t.Errorf("testdata/%s.input.json is not fixture event %s:\n%s", input, event, got)
+	}
+}
