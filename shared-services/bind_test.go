@@ -96,7 +96,10 @@ zone "20.10.in-addr.arpa" { type primary; file "%[1]s/rev.db"; allow-update { ke
 		_ = named.Wait()
 	})
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if b.dig(t, "SOA", "corp.example.com") != "" {
+		// Ready when both zones answer with their SOA (a timed-out query
+		// prints ";; connection timed out" under +short, which is not one).
+		if strings.HasPrefix(b.dig(t, "SOA", "corp.example.com"), "ns.corp.example.com.") &&
+			strings.HasPrefix(b.dig(t, "SOA", "20.10.in-addr.arpa"), "ns.corp.example.com.") {
 			return b
 		}
 	}
