@@ -202,11 +202,24 @@ type InvocationResult struct {
 }
 
 // CommandOutcome is the one-line JSON result the DNS command prints last on
-// stdout, e.g. {"asgdns":1,"outcome":"created","fqdn":"…","ip":"…"}.
+// stdout, e.g. {"asgdns":1,"outcome":"created","fqdn":"…","ip":"…","ptr":"written"}.
+// Every field is fixed text or a value the document validated: nothing the
+// DNS tools printed.
 type CommandOutcome struct {
 	Outcome string `json:"outcome"`
 	FQDN    string `json:"fqdn,omitempty"`
 	IP      string `json:"ip,omitempty"`
+	// PTR says what became of the PTR record: off, written, unchanged,
+	// removed, none, no-zone (no reverse zone served), or a warning that
+	// did not fail the command: foreign (names another host, left alone),
+	// refused, error.
+	PTR string `json:"ptr,omitempty"`
+	// Rcode is the DNS response code behind a dns-error (REFUSED, NOTAUTH,
+	// SERVFAIL, TIMEOUT, …).
+	Rcode string `json:"rcode,omitempty"`
+	// Owner is who holds the name, <account>/<instance>, when a conflict
+	// is another owner's marker.
+	Owner   string `json:"owner,omitempty"`
 	Message string `json:"message,omitempty"`
 }
 

@@ -60,6 +60,14 @@ func StepFor(platform string) string {
 	return ""
 }
 
+// The limits the document enforces again on the DC, as config does here:
+// a TTL's range and a domain name's length.
+const (
+	MinTTL  = 30
+	MaxTTL  = 86400
+	MaxFQDN = 253
+)
+
 // ParamNames lists the document parameters in a fixed order.
 var ParamNames = []string{ParamAction, ParamHostname, ParamZone, ParamIPv4, ParamOwner, ParamTTL, ParamPTR}
 
@@ -111,9 +119,10 @@ func DocumentParameters(action Action, inst *InstanceResult) (map[string][]strin
 //
 //	{"asgdns":1,"outcome":"replaced","fqdn":"web-1.corp.example.com","ip":"10.0.0.5"}
 //
-// Outcomes: created, adopted, unchanged, replaced, deleted, absent, not-owned
-// (success, exit 0); invalid (exit 10), dns-error (20), conflict (30). It
-// returns nil when there is none.
+// Outcomes: created, unchanged, replaced, deleted, absent (success, exit
+// 0); invalid and zone-not-allowed (exit 10: every instance would fail the
+// same way), dns-error (20), conflict (30: the name holds data this owner
+// did not write, nothing changed). It returns nil when there is none.
 func ParseOutcome(stdout string) *CommandOutcome {
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {

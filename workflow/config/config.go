@@ -49,8 +49,8 @@ const (
 )
 
 const (
-	minTTL = 30
-	maxTTL = 86400
+	minTTL = workflow.MinTTL
+	maxTTL = workflow.MaxTTL
 	// maxDCs bounds the DC list; SendCommand accepts at most 50 instances
 	// and a handful is all failover needs.
 	maxDCs = 10

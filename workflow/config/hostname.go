@@ -179,7 +179,7 @@ func NormalizeZone(zone string) (string, error) {
 	if z == "" {
 		return "", errors.New("is empty")
 	}
-	if len(z) > 253-2 {
+	if len(z) > workflow.MaxFQDN-2 {
 		return "", errors.New("is longer than a domain name can be")
 	}
 	labels := strings.Split(z, ".")
@@ -212,7 +212,7 @@ func (s Settings) Record(inst Instance) (workflow.Record, error) {
 		return workflow.Record{}, err
 	}
 	fqdn := host + "." + zone
-	if len(fqdn) > 253 {
+	if len(fqdn) > workflow.MaxFQDN {
 		return workflow.Record{}, hostnameError("fqdn", fqdn, "is longer than 253 characters", "use a shorter template or zone")
 	}
 	return workflow.Record{Hostname: host, Zone: zone, FQDN: fqdn, TTL: s.TTL, PTR: s.PTR}, nil
