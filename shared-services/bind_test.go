@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 // way a Linux DC would (there, with its local key).
 type bind struct {
 	dir, port string
+	zones     []zone
 }
 
 // requireTools fails (not skips) with the install command when a tool the
@@ -58,7 +60,17 @@ const zoneHeader = `$TTL 300
 @ IN NS ns.corp.example.com.
 `
 
-func startBind(t *testing.T) *bind {
+// zone is one zone the test server serves: its records (zone-file lines
+// after the SOA and NS) and whether it accepts updates signed with the key.
+type zone struct {
+	name      string
+	records   string
+	updatable bool
+}
+
+// startBind runs named with the given zones, updates signed with a fresh
+// TSIG key (dns.conf points the Linux step at it, as on a Linux DC).
+func startBind(t *testing.T, zones ...zone) *bind {
 	t.Helper()
 	requireTools(t, "named", "nsupdate", "dig", "tsig-keygen")
 	b := &bind{dir: t.TempDir(), port: freePort(t)}
@@ -68,9 +80,7 @@ func startBind(t *testing.T) *bind {
 		t.Fatalf("tsig-keygen: %v", err)
 	}
 	b.write(t, "key.conf", string(key))
-	b.write(t, "corp.db", zoneHeader+"ns IN A 127.0.0.1\nmanual IN A 10.20.99.99\n")
-	b.write(t, "rev.db", zoneHeader)
-	b.write(t, "named.conf", fmt.Sprintf(`include "%[1]s/key.conf";
+	conf := fmt.Sprintf(`include "%[1]s/key.conf";
 options {
 	directory "%[1]s";
 	listen-on port %[2]s { 127.0.0.1; };
@@ -80,9 +90,18 @@ options {
 	recursion no;
 };
 controls { };
-zone "corp.example.com" { type primary; file "%[1]s/corp.db"; allow-update { key "asgdns"; }; };
-zone "20.10.in-addr.arpa" { type primary; file "%[1]s/rev.db"; allow-update { key "asgdns"; }; };
-`, b.dir, b.port))
+`, b.dir, b.port)
+	for i, z := range zones {
+		file := fmt.Sprintf("zone%d.db", i)
+		b.write(t, file, zoneHeader+z.records)
+		update := "none;"
+		if z.updatable {
+			update = `key "asgdns";`
+		}
+		conf += fmt.Sprintf("zone %q { type primary; file \"%s/%s\"; allow-update { %s }; };\n", z.name, b.dir, file, update)
+	}
+	b.zones = zones
+	b.write(t, "named.conf", conf)
 	b.write(t, "dns.conf", fmt.Sprintf("server=127.0.0.1\nport=%s\nkeyfile=%s/key.conf\n", b.port, b.dir))
 
 	named := exec.Command(named(), "-g", "-c", filepath.Join(b.dir, "named.conf"))
@@ -96,10 +115,13 @@ zone "20.10.in-addr.arpa" { type primary; file "%[1]s/rev.db"; allow-update { ke
 		_ = named.Wait()
 	})
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		// Ready when both zones answer with their SOA (a timed-out query
+		// Ready when every zone answers with its SOA (a timed-out query
 		// prints ";; connection timed out" under +short, which is not one).
-		if strings.HasPrefix(b.dig(t, "SOA", "corp.example.com"), "ns.corp.example.com.") &&
-			strings.HasPrefix(b.dig(t, "SOA", "20.10.in-addr.arpa"), "ns.corp.example.com.") {
+		ready := true
+		for _, z := range zones {
+			ready = ready && strings.HasPrefix(b.dig(t, "SOA", z.name), "ns.corp.example.com.")
+		}
+		if ready {
 			return b
 		}
 	}
@@ -135,13 +157,25 @@ func (b *bind) dig(t *testing.T, qtype, name string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// zone returns every record of the zone (via AXFR, which the default
-// configuration allows), for "nothing changed" checks.
-func (b *bind) zone(t *testing.T, zone string) string {
+// records returns every record of every zone the server serves (AXFR, which
+// the default configuration allows), one per line in presentation form with
+// single spaces, sorted, without the SOA (its serial moves with each update).
+func (b *bind) records(t *testing.T) []string {
 	t.Helper()
-	out, err := exec.Command("dig", "+noall", "+answer", "+onesoa", "-p", b.port, "@127.0.0.1", zone, "AXFR").Output()
-	if err != nil {
-		t.Fatalf("AXFR %s: %v", zone, err)
+	var all []string
+	for _, z := range b.zones {
+		out, err := exec.Command("dig", "+noall", "+answer", "+onesoa", "-p", b.port, "@127.0.0.1", z.name, "AXFR").Output()
+		if err != nil || !strings.Contains(string(out), "SOA") {
+			t.Fatalf("AXFR %s: %v %s", z.name, err, out)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 4 || f[3] == "SOA" {
+				continue
+			}
+			all = append(all, strings.Join(f, " "))
+		}
 	}
-	return string(out)
+	sort.Strings(all)
+	return all
 }
