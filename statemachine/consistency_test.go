@@ -233,7 +233,8 @@ func TestErrorRouting(t *testing.T) {
 // its allowedPattern in Go's regexp and in Java's java.util.regex, because
 // SSM checks with both; and values an attacker would try fail in both.
 func TestSentParametersMatchTheDocument(t *testing.T) {
-	doc, err := sharedservices.LoadDocument("../shared-services/template.yaml")
+	doc, err := sharedservices.LoadDocument("../shared-services/template.yaml",
+		sharedservices.Tenancy{AccountID: "111111111111", TenantZones: []string{"111111111111:corp.example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}

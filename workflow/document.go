@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -114,15 +115,54 @@ func DocumentParameters(action Action, inst *InstanceResult) (map[string][]strin
 	return params, nil
 }
 
+// The DNS command's outcomes. Exit 0: Created, Unchanged, Replaced, Deleted,
+// Absent. Exit 10, every instance would fail the same way: Invalid,
+// ZoneNotAllowed. Exit 20: DNSError. Exit 30, the name holds data this
+// owner did not write, nothing changed: Conflict.
+const (
+	OutcomeCreated        = "created"
+	OutcomeUnchanged      = "unchanged"
+	OutcomeReplaced       = "replaced"
+	OutcomeDeleted        = "deleted"
+	OutcomeAbsent         = "absent"
+	OutcomeInvalid        = "invalid"
+	OutcomeZoneNotAllowed = "zone-not-allowed"
+	OutcomeDNSError       = "dns-error"
+	OutcomeConflict       = "conflict"
+)
+
+// Outcomes lists every outcome the document reports.
+var Outcomes = []string{OutcomeCreated, OutcomeUnchanged, OutcomeReplaced, OutcomeDeleted, OutcomeAbsent,
+	OutcomeInvalid, OutcomeZoneNotAllowed, OutcomeDNSError, OutcomeConflict}
+
+// PTRStates lists what the document reports of the PTR record
+// (CommandOutcome.PTR); PTRWarnings are those that did not fail the command
+// but leave the PTR other than asked.
+var (
+	PTRStates   = []string{"off", "written", "unchanged", "removed", "none", "no-zone", "foreign", "refused", "error"}
+	PTRWarnings = []string{"foreign", "refused", "error"}
+)
+
+var (
+	fqdnPattern = regexp.MustCompile(ParamPatterns[ParamZone])
+	// rcodePattern is a DNS response code (REFUSED, TIMEOUT) or, from the
+	// Windows step, the DnsServer module's error code (9005, PermissionDenied).
+	rcodePattern = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
+	// ownerPattern is the holder of a name as the document reads its marker:
+	// <account>/<instance>, an instance alone (an older marker), or
+	// "unreadable".
+	ownerPattern = regexp.MustCompile(`^([0-9]{12}/)?i-[0-9a-f]{8,17}$|^unreadable$`)
+)
+
 // ParseOutcome finds the DNS command's machine-readable result: the last line
 // of stdout that is a JSON object with an "asgdns" key, e.g.
 //
-//	{"asgdns":1,"outcome":"replaced","fqdn":"web-1.corp.example.com","ip":"10.0.0.5"}
+//	{"asgdns":1,"outcome":"replaced","fqdn":"web-1.corp.example.com","ip":"10.0.0.5","ptr":"off"}
 //
-// Outcomes: created, unchanged, replaced, deleted, absent (success, exit
-// 0); invalid and zone-not-allowed (exit 10: every instance would fail the
-// same way), dns-error (20), conflict (30: the name holds data this owner
-// did not write, nothing changed). It returns nil when there is none.
+// It returns nil when there is none, or its outcome is not one of Outcomes.
+// The line comes from another account's machine: each field is kept only in
+// the shape the document writes it (the message is free text, checked by
+// whoever copies it further).
 func ParseOutcome(stdout string) *CommandOutcome {
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
@@ -131,9 +171,23 @@ func ParseOutcome(stdout string) *CommandOutcome {
 			continue
 		}
 		var o CommandOutcome
-		if json.Unmarshal([]byte(line), &o) == nil && o.Outcome != "" {
-			return &o
+		if json.Unmarshal([]byte(line), &o) != nil || o.Outcome == "" {
+			continue
 		}
+		if !slices.Contains(Outcomes, o.Outcome) {
+			return nil
+		}
+		keep := func(v *string, ok bool) {
+			if !ok {
+				*v = ""
+			}
+		}
+		keep(&o.FQDN, len(o.FQDN) <= MaxFQDN && fqdnPattern.MatchString(o.FQDN))
+		keep(&o.IP, compiledParamPatterns[ParamIPv4].MatchString(o.IP))
+		keep(&o.PTR, slices.Contains(PTRStates, o.PTR))
+		keep(&o.Rcode, rcodePattern.MatchString(o.Rcode))
+		keep(&o.Owner, ownerPattern.MatchString(o.Owner))
+		return &o
 	}
 	return nil
 }

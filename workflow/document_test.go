@@ -56,6 +56,13 @@ func TestParseOutcome(t *testing.T) {
 	if o := workflow.ParseOutcome(out); o == nil || o.Outcome != "unchanged" || o.IP != "10.0.0.5" {
 		t.Errorf("got %+v", o)
 	}
+	// The Linux step prints every field, empty or not.
+	conflict := `{"asgdns":1,"outcome":"conflict","fqdn":"web-1.corp.example.com","ip":"10.0.0.5","ptr":"off","rcode":"","owner":"111111111111/i-0ffffffffffffffff","message":"web-1.corp.example.com is owned by 111111111111/i-0ffffffffffffffff: nothing was changed"}`
+	want := workflow.CommandOutcome{Outcome: "conflict", FQDN: "web-1.corp.example.com", IP: "10.0.0.5", PTR: "off",
+		Owner: "111111111111/i-0ffffffffffffffff", Message: "web-1.corp.example.com is owned by 111111111111/i-0ffffffffffffffff: nothing was changed"}
+	if o := workflow.ParseOutcome(conflict + "\n"); o == nil || *o != want {
+		t.Errorf("got %+v, want %+v", o, want)
+	}
 	for _, s := range []string{"", "no result here", `{"other":1}`, `{"asgdns":1,"outcome":`} {
 		if o := workflow.ParseOutcome(s); o != nil {
 			t.Errorf("%q: got %+v", s, o)

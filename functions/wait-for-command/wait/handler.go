@@ -6,10 +6,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -76,12 +76,6 @@ const (
 	// The state machine's Wait between invocations: 5, 10, 20, 40, 60, 60 s.
 	firstNextWait = 5
 	maxNextWait   = 60
-
-	// Output limits: enough to read what happened in the console, small
-	// enough for the 256 KiB state and for error causes.
-	maxStdout    = 1000
-	maxStderr    = 500
-	maxErrStderr = 300
 
 	// notVisible is the status details reported while the invocation is
 	// not readable yet.
@@ -202,13 +196,9 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Invocat
 		case types.CommandInvocationStatusSuccess:
 			res := &workflow.InvocationResult{
 				CommandID: cmd.CommandID, Done: true, Polls: polls, Status: string(o.status), StatusDetails: o.details,
-				ResponseCode: o.code, Result: workflow.ParseOutcome(o.stdout), Output: output(o.stdout, o.stderr),
+				ResponseCode: o.code, Result: outcomeOf(o.stdout), Output: output(o.stdout, o.stderr),
 			}
-			outcome := ""
-			if res.Result != nil {
-				outcome = res.Result.Outcome
-			}
-			log.InfoContext(ctx, "command succeeded", slog.String("outcome", outcome), slog.Int("polls", polls))
+			h.logSuccess(ctx, log, res)
 			return res, nil
 		default:
 			err := failure(cmd, o)
@@ -234,6 +224,21 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Invocat
 			log.ErrorContext(ctx, "wait interrupted", slog.Any("error", err))
 			return nil, err
 		}
+	}
+}
+
+// logSuccess logs a finished command with what the state machine cannot
+// route on but an operator should see: a PTR warning, or no result line.
+func (h *Handler) logSuccess(ctx context.Context, log *slog.Logger, res *workflow.InvocationResult) {
+	r := res.Result
+	if r == nil {
+		log.WarnContext(ctx, "command succeeded without a valid asgdns result line", slog.Int("polls", res.Polls))
+		return
+	}
+	log.InfoContext(ctx, "command succeeded", slog.String("outcome", r.Outcome), slog.String("fqdn", r.FQDN),
+		slog.String("ptr", r.PTR), slog.Int("polls", res.Polls))
+	if slices.Contains(workflow.PTRWarnings, r.PTR) {
+		log.WarnContext(ctx, "PTR record not written", slog.String("ptr", r.PTR), slog.String("message", r.Message))
 	}
 }
 
@@ -266,10 +271,11 @@ func (h *Handler) poll(ctx context.Context, cmd *workflow.CommandResult, in *ssm
 // say whether it ran at all: an unreachable DC is worth trying again
 // elsewhere, a DNS command that ran and failed is not.
 func failure(cmd *workflow.CommandResult, o observation) error {
+	result := outcomeOf(o.stdout)
 	p := workflow.Problem{
 		Field: "command " + cmd.CommandID + " on " + cmd.DCInstanceID,
 		Reason: fmt.Sprintf("ended %s (%s), exit code %d, %s, %s",
-			o.status, o.details, o.code, describeOutcome(workflow.ParseOutcome(o.stdout)), describeStderr(o.stderr)),
+			o.status, o.details, o.code, describeOutcome(result), describeStderr(o.stderr)),
 	}
 	logs := fmt.Sprintf("look at the command output in CloudWatch Logs, log group aws/ssm/%s, streams %s/%s/",
 		cmd.DocumentName, cmd.CommandID, cmd.DCInstanceID)
@@ -287,31 +293,17 @@ func failure(cmd *workflow.CommandResult, o observation) error {
 		return &workflow.CommandRejected{Problem: p}
 	}
 	p.Fix = logs + ", fix what the DNS command reported, then replay the execution"
+	if result != nil {
+		switch result.Outcome {
+		case "conflict":
+			p.Fix = "the name holds records asgdns did not write for this instance and nothing was changed: " +
+				"remove them (if their owner agrees) or change the hostname template, then replay the execution"
+		case "zone-not-allowed":
+			p.Fix = "add <application account>:<zone> to the shared-services stack's TenantZones parameter, " +
+				"or set a zone this account is allowed, then replay the execution"
+		}
+	}
 	return &workflow.CommandFailed{Problem: p}
-}
-
-func describeOutcome(o *workflow.CommandOutcome) string {
-	if o == nil {
-		return "no asgdns result line on stdout"
-	}
-	s := "outcome " + o.Outcome
-	if o.Message != "" {
-		s += " " + strconv.QuoteToASCII(o.Message)
-	}
-	return s
-}
-
-// describeStderr quotes the end of stderr with every non-ASCII rune escaped,
-// so control characters and look-alikes show for what they are.
-func describeStderr(stderr string) string {
-	t := tail(stderr, maxErrStderr)
-	switch {
-	case t == "":
-		return "no stderr"
-	case strings.HasPrefix(t, "…"):
-		return "stderr ends " + strconv.QuoteToASCII(strings.TrimPrefix(t, "…"))
-	}
-	return "stderr " + strconv.QuoteToASCII(t)
 }
 
 // nextWait is the state machine's Wait before invocation polls+1:
@@ -322,33 +314,6 @@ func nextWait(polls int) int {
 		w *= 2
 	}
 	return min(w, maxNextWait)
-}
-
-// output is the tail of stdout and stderr, which is where a script prints
-// its conclusion.
-func output(stdout, stderr string) string {
-	out := tail(stdout, maxStdout)
-	if e := tail(stderr, maxStderr); e != "" {
-		if out != "" {
-			out += "\n"
-		}
-		out += "stderr: " + e
-	}
-	return out
-}
-
-// tail returns at most n bytes from the end of s, trimmed, cut on a rune
-// boundary and marked with "…" when cut.
-func tail(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
-	}
-	cut := len(s) - (n - len("…"))
-	for cut < len(s) && !utf8.RuneStart(s[cut]) {
-		cut++
-	}
-	return "…" + s[cut:]
 }
 
 // validate checks $.command names an invocation to read.

@@ -79,18 +79,33 @@ var (
 	notYet     = answer{err: apiError("InvocationDoesNotExist")}
 )
 
-// resultLine is the DNS command's last line on stdout.
-func resultLine(outcome, message string) string {
-	line := fmt.Sprintf(`{"asgdns":1,"outcome":%q,"fqdn":"web-prod-i-0a1b2c3d4e5f60718.corp.example.com","ip":"10.20.30.40"`, outcome)
-	if message != "" {
-		line += fmt.Sprintf(`,"message":%q`, message)
-	}
-	return line + "}"
+const (
+	fqdn  = "web-prod-i-0a1b2c3d4e5f60718.corp.example.com"
+	owner = "111111111111/i-0ffffffffffffffff" // another instance of the account
+)
+
+// docLine is the DNS command's last line on stdout, printed as the
+// document's result function prints it: every field, empty or not.
+func docLine(o workflow.CommandOutcome) string {
+	return fmt.Sprintf(`{"asgdns":1,"outcome":"%s","fqdn":"%s","ip":"%s","ptr":"%s","rcode":"%s","owner":"%s","message":"%s"}`,
+		o.Outcome, o.FQDN, o.IP, o.PTR, o.Rcode, o.Owner, o.Message)
 }
 
+// resultLine is the result line for the launch input's instance.
+func resultLine(outcome, message string) string {
+	return docLine(workflow.CommandOutcome{Outcome: outcome, FQDN: fqdn, IP: "10.20.30.40", PTR: "off", Message: message})
+}
+
+// success is a command that exited 0: the document prints its result line
+// and nothing else.
 func success(outcome string) answer {
-	return answer{status: "Success", details: "Success", code: 0,
-		stdout: "zone corp.example.com on dc01\n" + resultLine(outcome, "") + "\n"}
+	return answer{status: "Success", details: "Success", code: 0, stdout: resultLine(outcome, "A record "+outcome) + "\n"}
+}
+
+// conflict is a command that found the name held by someone else.
+func conflict(holder, message string) answer {
+	return answer{status: "Failed", details: "Failed", code: 30, stdout: docLine(workflow.CommandOutcome{
+		Outcome: "conflict", FQDN: fqdn, IP: "10.20.30.40", PTR: "off", Owner: holder, Message: message}) + "\n"}
 }
 
 func failed(details string, code int32, outcome, message, stderr string) answer {
@@ -454,8 +469,8 @@ func TestOutputIsTrimmed(t *testing.T) {
 	if !ok {
 		t.Fatalf("output has no stderr part: %q", got.Output)
 	}
-	if len(out) > 1000 || !strings.HasPrefix(out, "…") || !strings.HasSuffix(out, resultLine("replaced", "")) {
-		t.Errorf("stdout part is %d bytes (max 1000) and should end with the result line: %q", len(out), out)
+	if len(out) > 1000 || !strings.HasPrefix(out, "…") || !strings.HasSuffix(out, "line of progress é") || strings.Contains(out, `{"asgdns"`) {
+		t.Errorf("stdout part is %d bytes (max 1000) and should end with the last line before the result line, which Result holds: %q", len(out), out)
 	}
 	if len(errPart) > 500 || !strings.HasPrefix(errPart, "…") || !strings.HasSuffix(errPart, "last warning") {
 		t.Errorf("stderr part is %d bytes (max 500) and should end with the last line: %q", len(errPart), errPart)
@@ -564,13 +579,31 @@ func TestErrors(t *testing.T) {
 		{name: "invalid platform", answers: []answer{failed("Invalid Platform", -1, "", "", "")}, wantType: "CommandRejected", wantCalls: 1,
 			wantInMsg: []string{where, "(Invalid Platform)", "dcPlatform", logs}},
 		{name: "invalid platform, other spelling", answers: []answer{failed("InvalidPlatform", -1, "", "", "")}, wantType: "CommandRejected", wantCalls: 1},
-		// It ran and failed.
-		{name: "record owned by another instance", answers: []answer{failed("Failed", 3, "not-owned", "A record belongs to i-0ffffffffffffffff",
-			"Remove-DnsServerResourceRecord: refused\nnot owned by i-0a1b2c3d4e5f60718\n")}, wantType: "CommandFailed", wantCalls: 1,
-			wantInMsg: []string{where, "ended Failed (Failed)", "exit code 3", `outcome not-owned "A record belongs to i-0ffffffffffffffff"`,
-				`stderr "Remove-DnsServerResourceRecord: refused\nnot owned by i-0a1b2c3d4e5f60718"`, logs, "replay"}},
+		// It ran and failed: the reason says what the document reported.
+		{name: "name owned by another instance", answers: []answer{conflict(owner, fqdn+" is owned by "+owner+": nothing was changed")},
+			wantType: "CommandFailed", wantCalls: 1,
+			wantInMsg: []string{where, "ended Failed (Failed)", "exit code 30",
+				`outcome conflict "` + fqdn + ` is owned by ` + owner + `: nothing was changed"`, "no stderr", "remove them", "replay"}},
+		{name: "conflict whose message does not name the owner", answers: []answer{conflict(owner, fqdn+" changed while it was being updated: nothing was changed")},
+			wantType: "CommandFailed", wantCalls: 1,
+			wantInMsg: []string{`outcome conflict owner ` + owner + ` "` + fqdn + ` changed while it was being updated: nothing was changed"`}},
+		{name: "DNS server refused", answers: []answer{{status: "Failed", details: "Failed", code: 20, stdout: docLine(workflow.CommandOutcome{
+			Outcome: "dns-error", FQDN: fqdn, IP: "10.20.30.40", PTR: "off", Rcode: "REFUSED", Message: "the update of " + fqdn + " failed: nothing was changed"})}},
+			wantType: "CommandFailed", wantCalls: 1,
+			wantInMsg: []string{"exit code 20", `outcome dns-error rcode REFUSED "the update of ` + fqdn + ` failed: nothing was changed"`, logs, "replay"}},
+		{name: "zone not allowed", answers: []answer{{status: "Failed", details: "Failed", code: 10, stdout: docLine(workflow.CommandOutcome{
+			Outcome: "zone-not-allowed", FQDN: fqdn, IP: "10.20.30.40", PTR: "off",
+			Message: "zone corp.example.com is not allowed for account 111111111111 (shared-services stack parameter TenantZones): nothing was changed"})}},
+			wantType: "CommandFailed", wantCalls: 1,
+			wantInMsg: []string{"exit code 10", `outcome zone-not-allowed "zone corp.example.com is not allowed for account 111111111111`, "TenantZones parameter"}},
 		{name: "failed without a result line", answers: []answer{failed("Failed", 1, "", "", "")}, wantType: "CommandFailed", wantCalls: 1,
-			wantInMsg: []string{"exit code 1", "no asgdns result line on stdout", "no stderr"}},
+			wantInMsg: []string{"exit code 1", "no valid asgdns result line on stdout", "no stderr"}},
+		{name: "an outcome the document no longer reports", answers: []answer{failed("Failed", 3, "not-owned", "A record belongs to i-0ffffffffffffffff", "")},
+			wantType: "CommandFailed", wantCalls: 1, wantInMsg: []string{"exit code 3", "no valid asgdns result line on stdout"}},
+		{name: "script crashed", answers: []answer{failed("Failed", 127, "", "",
+			"/var/lib/amazon/ssm/"+dc1+"/document/orchestration/"+commandID+"/manageLinuxDns/_script.sh: line 101: dig: command not found\n")},
+			wantType: "CommandFailed", wantCalls: 1,
+			wantInMsg: []string{"exit code 127", `stderr "/var/lib/amazon/ssm/` + dc1 + `/document/orchestration/` + commandID + `/manageLinuxDns/_script.sh: line 101: dig: command not found"`}},
 		{name: "execution timed out", answers: []answer{failed("Execution Timed Out", 124, "", "", "still waiting for the zone lock")},
 			wantType: "CommandFailed", wantCalls: 1, wantInMsg: []string{"ended TimedOut (Execution Timed Out)", "exit code 124", "zone lock"}},
 		{name: "cancelled", answers: []answer{failed("Cancelled", -1, "", "", "")}, wantType: "CommandFailed", wantCalls: 1,
@@ -685,7 +718,12 @@ func invocationBody(status, details string, code int, stdout, stderr string) str
 	return string(b)
 }
 
-var secrets = []string{lambdatest.FakeAccessKeyID, lambdatest.FakeSecretAccessKey, lambdatest.FakeSessionToken, externalID}
+// secrets are what must never leave: the session's credentials, the
+// ExternalId, and key material a DC's tools can print.
+var secrets = append([]string{lambdatest.FakeAccessKeyID, lambdatest.FakeSecretAccessKey, lambdatest.FakeSessionToken, externalID}, keyMaterial...)
+
+// badKeyStderr is what nsupdate prints of a malformed key.
+const badKeyStderr = "could not create key from hmac-sha256:asgdns:" + badKeySecret + "!!!: bad base64 encoding\n"
 
 func assertNoSecrets(t *testing.T, what, text string) {
 	t.Helper()
@@ -708,7 +746,8 @@ func TestNoSecretsInOutputOrLogs(t *testing.T) {
 		wantErr    string
 	}{
 		{name: "succeeded", assume: true, answer: invocationBody("Success", "Success", 0, resultLine("created", ""), "")},
-		{name: "failed", assume: true, answer: invocationBody("Failed", "Failed", 3, resultLine("not-owned", "owned by i-0ffffffffffffffff"), "refused"),
+		{name: "succeeded, a bad key on stderr", assume: true, answer: invocationBody("Success", "Success", 0, resultLine("created", ""), badKeyStderr)},
+		{name: "failed", assume: true, answer: invocationBody("Failed", "Failed", 30, conflict(owner, fqdn+" is owned by "+owner+": nothing was changed").stdout, badKeyStderr),
 			wantErr: "CommandFailed"},
 		{name: "SSM refuses", code: "AccessDeniedException", assume: true, wantErr: "AccessDenied"},
 		{name: "STS refuses", code: "AccessDenied", wantErr: "AccessDenied"},
@@ -785,7 +824,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 
 	t.Run("succeeded", func(t *testing.T) {
 		res, srv, output := invoke(t, lambdatest.Input(t, "launch"), map[string]string{"AssumeRole": assumeRole,
-			"GetCommandInvocation": invocationBody("Success", "Success", 0, "zone corp.example.com\n"+resultLine("created", "")+"\n", "")},
+			"GetCommandInvocation": invocationBody("Success", "Success", 0, resultLine("created", "")+"\n", badKeyStderr)},
 			500, "InternalServerError")
 		got := result(t, res)
 		if !got.Done || got.Polls != 1 || got.Status != "Success" || got.Result == nil || got.Result.Outcome != "created" {
