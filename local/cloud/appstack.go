@@ -19,6 +19,22 @@ type AppFunction struct {
 	// Env is the function's Environment.Variables, evaluated with the
 	// parameters given (and their defaults).
 	Env map[string]string
+	// RoleARN is the execution role SAM generates for the function
+	// (<LogicalId>Role), named as CloudFormation names it
+	// (GeneratedRoleName), in the deployment's account.
+	RoleARN string
+	// Tags are the function's Tags, which SAM also puts on that role
+	// (aws/serverless-application-model PR #1194): its sessions'
+	// principal tags.
+	Tags map[string]string
+}
+
+// AppDeployment is where the application template is deployed: the
+// account (AWS::AccountId) and the stack's name (AWS::StackName, and the
+// start of every name CloudFormation generates).
+type AppDeployment struct {
+	Account   string
+	StackName string
 }
 
 // AppStack is what a local run takes from the application template: the
@@ -35,12 +51,17 @@ type AppStack struct {
 	Substitutions map[string]string
 }
 
-// LoadAppStack reads the application template with the given parameters.
-func LoadAppStack(templatePath string, params map[string]any, functionARN func(logicalID string) string) (AppStack, error) {
-	t, err := loadTemplate(templatePath, params, DefaultRegion, AppAccount)
+// LoadAppStack reads the application template, deployed as at says, with
+// the given parameters.
+func LoadAppStack(templatePath string, at AppDeployment, params map[string]any, functionARN func(logicalID string) string) (AppStack, error) {
+	if !accountRE.MatchString(at.Account) || at.StackName == "" {
+		return AppStack{}, fmt.Errorf("%s: deployment %+v: want a 12-digit account and a stack name", templatePath, at)
+	}
+	t, err := loadTemplate(templatePath, params, DefaultRegion, at.Account)
 	if err != nil {
 		return AppStack{}, err
 	}
+	t.refs["AWS::StackName"] = at.StackName
 	for _, fn := range t.resourcesOfType("AWS::Serverless::Function") {
 		t.refs[fn] = functionARN(fn)
 	}
@@ -51,7 +72,18 @@ func LoadAppStack(templatePath string, params map[string]any, functionARN func(l
 	var app AppStack
 	for _, id := range t.resourcesOfType("AWS::Serverless::Function") {
 		_, props, _ := t.resource(id)
-		fn := AppFunction{LogicalID: id, Timeout: globals.timeout, MemoryMB: globals.memory, Env: map[string]string{}}
+		fn := AppFunction{LogicalID: id, Timeout: globals.timeout, MemoryMB: globals.memory, Env: map[string]string{},
+			RoleARN: "arn:aws:iam::" + at.Account + ":role/" + GeneratedRoleName(at.StackName, id+"Role"), Tags: map[string]string{}}
+		if n := property(props, "Tags"); n != nil {
+			tags, err := t.eval(n)
+			m, ok := tags.(map[string]any)
+			if err != nil || !ok {
+				return AppStack{}, t.errorf(n, "%s: Tags: want a map of strings (%v)", id, err)
+			}
+			for k, v := range m {
+				fn.Tags[k] = fmt.Sprint(v)
+			}
+		}
 		if n := property(props, "Timeout"); n != nil {
 			s, err := strconv.Atoi(n.Value)
 			if err != nil {

@@ -6,7 +6,7 @@ import (
 )
 
 func TestLoadAppStack(t *testing.T) {
-	app, err := LoadAppStack("../../template.yaml", map[string]any{
+	app, err := LoadAppStack("../../template.yaml", AppDeployment{Account: AppAccount, StackName: "asgdns"}, map[string]any{
 		"AsgNames": "web-demo", "SharedServicesAccountId": SharedServicesAccount, "Zone": "corp.example.com",
 		"DcInstanceIds": "i-0dc0000000000000a", "DcPlatform": "Linux",
 	}, func(id string) string { return "arn:aws:lambda:eu-west-1:111111111111:function:asgdns-" + id })
@@ -22,17 +22,47 @@ func TestLoadAppStack(t *testing.T) {
 	for _, fn := range app.Functions {
 		switch fn.LogicalID {
 		case "SendCommandFunction":
-			if fn.Env["ASGDNS_ROLE_ARN"] != "arn:aws:iam::222222222222:role/asgdns-dns-registrar" || fn.Timeout != 15*time.Second {
+			if fn.Env["ASGDNS_ROLE_ARN"] != "arn:aws:iam::222222222222:role/asgdns-dns-registrar-111111111111" || fn.Timeout != 15*time.Second {
 				t.Errorf("%+v", fn)
 			}
 		case "WaitForCommandFunction":
-			if fn.Timeout != 45*time.Second || fn.Env["ASGDNS_POLL_BUDGET_SECONDS"] != "20" {
+			if fn.Timeout != 45*time.Second || fn.Env["ASGDNS_POLL_BUDGET_SECONDS"] != "20" ||
+				fn.Env["ASGDNS_ROLE_ARN"] != "arn:aws:iam::222222222222:role/asgdns-dns-registrar-111111111111" {
 				t.Errorf("%+v", fn)
 			}
+			// SAM's role for the function, tagged with the function's tags.
+			if fn.RoleARN != "arn:aws:iam::111111111111:role/"+GeneratedRoleName("asgdns", "WaitForCommandFunctionRole") ||
+				len(fn.Tags) != 1 || fn.Tags["asgdns-function"] != "WaitForCommand" {
+				t.Errorf("role %s, tags %v", fn.RoleARN, fn.Tags)
+			}
 		case "DescribeInstanceFunction":
-			if fn.Env["ASGDNS_ZONE"] != "corp.example.com" || fn.Env["ASGDNS_DC_PLATFORM"] != "Linux" || fn.Env["ASGDNS_TTL"] != "300" {
+			if fn.Env["ASGDNS_ZONE"] != "corp.example.com" || fn.Env["ASGDNS_DC_PLATFORM"] != "Linux" || fn.Env["ASGDNS_TTL"] != "300" ||
+				len(fn.Tags) != 0 {
 				t.Errorf("%+v", fn)
 			}
 		}
 	}
+}
+
+// Another account's deployment of the template: its own role and document
+// in the shared-services account, and names generated from its stack name.
+func TestLoadAppStackInAnotherAccount(t *testing.T) {
+	const stack = "StackSet-asgdns-app-0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+	app, err := LoadAppStack("../../template.yaml", AppDeployment{Account: OtherAppAccount, StackName: stack}, map[string]any{
+		"AsgNames": "web", "SharedServicesAccountId": SharedServicesAccount, "DcInstanceIds": "i-0dc0000000000000a", "Zone": "corp.example.com",
+	}, func(id string) string { return "arn:aws:lambda:eu-west-1:333333333333:function:" + id })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range app.Functions {
+		if fn.LogicalID != "AssumeRoleFunction" {
+			continue
+		}
+		if fn.Env["ASGDNS_ROLE_ARN"] != "arn:aws:iam::222222222222:role/asgdns-dns-registrar-333333333333" ||
+			fn.RoleARN != "arn:aws:iam::333333333333:role/"+GeneratedRoleName(stack, "AssumeRoleFunctionRole") || fn.Tags["asgdns-function"] != "AssumeRole" {
+			t.Errorf("%+v", fn)
+		}
+		return
+	}
+	t.Fatal("no AssumeRoleFunction")
 }

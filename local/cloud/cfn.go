@@ -3,6 +3,7 @@ package cloud
 import (
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -14,7 +15,8 @@ import (
 // permission policies, the EventBridge rule's pattern): parameters with
 // their defaults, conditions, and the intrinsic functions those parts use.
 // It is not a CloudFormation engine: resources are only what the caller
-// names, and a Ref to a resource must be given a value.
+// names, and a Ref to a resource must be given a value. Fn::ForEach loops
+// in Resources are expanded when the template is loaded (foreach.go).
 type template struct {
 	path       string
 	params     map[string]any // string, or []any for list parameters
@@ -68,6 +70,9 @@ func loadTemplate(path string, params map[string]any, region, account string) (*
 		if _, ok := t.params[name]; !ok {
 			return nil, fmt.Errorf("%s: no parameter %s", path, name)
 		}
+	}
+	if err := expandForEach(t.resources, t.eval); err != nil {
+		return nil, fmt.Errorf("%s: Resources: %w", path, err)
 	}
 	return t, nil
 }
@@ -135,18 +140,16 @@ func (t *template) resource(name string) (typ string, props *yaml.Node, err erro
 	return typ, props, nil
 }
 
-// resourcesOfType lists the resources of one type (Fn::ForEach entries are
-// not expanded, and not returned).
+// resourcesOfType lists the resources of one type, Fn::ForEach's copies
+// included, sorted by logical id.
 func (t *template) resourcesOfType(typ string) []string {
 	var out []string
 	for name := range t.resources {
-		if strings.HasPrefix(name, "Fn::ForEach::") {
-			continue
-		}
 		if got, _, _ := t.resource(name); got == typ {
 			out = append(out, name)
 		}
 	}
+	sort.Strings(out)
 	return out
 }
 

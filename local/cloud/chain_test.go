@@ -72,7 +72,7 @@ func TestHappyChain(t *testing.T) {
 	}
 
 	// 3. AssumeRole: refused to an untrusted role, granted to ours.
-	_, err = w.sts(keyCreds(keyUntrusted)).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(w.cloud.RoleARN()),
+	_, err = w.sts(keyCreds(keyUntrusted)).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(w.cloud.RoleARN(AppAccount)),
 		RoleSessionName: aws.String("asgdns-" + id), SourceIdentity: aws.String("asgdns-" + id)})
 	wantCode(t, err, "AccessDenied")
 	shared := w.ssm(w.assume(keySendCommand, id))

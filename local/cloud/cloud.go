@@ -30,10 +30,13 @@ import (
 	"time"
 )
 
-// The two accounts of the local world and its default region.
+// The accounts of the local world and its default region: two
+// application accounts (each may run its own asgdns deployment) and the
+// shared-services account with the domain controllers.
 const (
 	AppAccount            = "111111111111"
 	SharedServicesAccount = "222222222222"
+	OtherAppAccount       = "333333333333"
 	DefaultRegion         = "eu-west-1"
 )
 
@@ -47,14 +50,18 @@ type Options struct {
 	// SharedServicesTemplate is shared-services/template.yaml: the role
 	// AssumeRole evaluates and the SSM document come from it. Required.
 	SharedServicesTemplate string
-	// TrustedRoleARNs, ExternalID and TrustedOrganizationID are that
-	// stack's TrustedRoleArns, ExternalId and TrustedOrganizationId
-	// parameters.
+	// TenantAccountIDs, TenantZones (account:zone pairs), TrustedRoleARNs,
+	// ExternalID and TrustedOrganizationID are that stack's
+	// TenantAccountIds, TenantZones, TrustedRoleArns, ExternalId and
+	// TrustedOrganizationId parameters: one role and one document per
+	// tenant account. At least one tenant is required.
+	TenantAccountIDs      []string
+	TenantZones           []string
 	TrustedRoleARNs       []string
 	ExternalID            string
 	TrustedOrganizationID string
-	// Document replaces the template's document (tests use a copy with a
-	// short timeout or another script).
+	// Document replaces the template's document of the same Name (tests
+	// use a copy with a short timeout or another script).
 	Document *Document
 	// DNSConfigPath is ASGDNS_CONFIG for the document's Linux step on the
 	// domain controllers RegisterDC registers: the dns.conf of the BIND
@@ -73,8 +80,9 @@ type Options struct {
 	Log *slog.Logger
 }
 
-// OrganizationID is the AWS Organization both accounts belong to
-// (aws:PrincipalOrgID in the trust policy when TrustedOrganizationID is set).
+// OrganizationID is the AWS Organization every account of the local world
+// belongs to (aws:PrincipalOrgID in the trust policy when
+// TrustedOrganizationID is set).
 const OrganizationID = "o-asgdnslocal1"
 
 // Cloud is the in-memory world and the endpoint serving it.
@@ -102,6 +110,7 @@ type Cloud struct {
 	targets      map[string]http.Handler
 	creds        map[string]*credential
 	rolePolicies map[string][]statement
+	roleTags     map[string]map[string]string // role ARN → tag key → value
 	networks     map[string]*network
 	instances    map[string]*instance
 	groups       map[string]*group // key: account/name
@@ -144,7 +153,11 @@ func New(opts Options) (*Cloud, error) {
 		return nil, fmt.Errorf("cloud: %w", err)
 	}
 	if opts.Document != nil {
-		shared.document = *opts.Document
+		tn := shared.byDocument(opts.Document.Name)
+		if tn == nil {
+			return nil, fmt.Errorf("cloud: Options.Document %s: the template deploys no document of that name", opts.Document.Name)
+		}
+		tn.document = *opts.Document
 	}
 	log := opts.Log
 	if log == nil {
@@ -154,8 +167,8 @@ func New(opts Options) (*Cloud, error) {
 		clock: opts.Clock, region: opts.Region, log: log, shared: shared,
 		dnsConf: opts.DNSConfigPath, pickup: opts.AgentPickupDelay, workDir: opts.WorkDir,
 		targets: map[string]http.Handler{}, creds: map[string]*credential{},
-		rolePolicies: map[string][]statement{shared.roleARN: shared.permissions},
-		networks:     map[string]*network{}, instances: map[string]*instance{}, groups: map[string]*group{},
+		rolePolicies: map[string][]statement{}, roleTags: map[string]map[string]string{},
+		networks: map[string]*network{}, instances: map[string]*instance{}, groups: map[string]*group{},
 		nodes: map[string]*managedNode{}, commands: map[string]*command{},
 	}
 	if c.workDir == "" {
@@ -181,8 +194,12 @@ func New(opts Options) (*Cloud, error) {
 		"AmazonSSM": {"SendCommand": c.sendCommand, "GetCommandInvocation": c.getCommandInvocation, "ListCommandInvocations": c.listCommandInvocations},
 		"AWSEvents": {"PutEvents": c.putEvents, "TestEventPattern": c.testEventPattern},
 	}
+	for _, tn := range shared.tenants {
+		c.rolePolicies[tn.roleARN] = tn.permissions
+	}
 	c.network(AppAccount)
 	c.network(SharedServicesAccount)
+	c.network(OtherAppAccount)
 	return c, nil
 }
 
@@ -192,11 +209,32 @@ func (c *Cloud) Handler() http.Handler { return c }
 // Region is the region the endpoint serves.
 func (c *Cloud) Region() string { return c.region }
 
-// RoleARN is the shared-services role's ARN, as the template names it.
-func (c *Cloud) RoleARN() string { return c.shared.roleARN }
+// RoleARN is the shared-services role an application account assumes, as
+// the template names it; "" for an account that is not a tenant.
+func (c *Cloud) RoleARN(account string) string {
+	if tn := c.tenant(account); tn != nil {
+		return tn.roleARN
+	}
+	return ""
+}
 
-// DocumentName is the SSM document's name in the shared-services account.
-func (c *Cloud) DocumentName() string { return c.shared.document.Name }
+// DocumentName is the SSM document of an application account in the
+// shared-services account; "" for an account that is not a tenant.
+func (c *Cloud) DocumentName(account string) string {
+	if tn := c.tenant(account); tn != nil {
+		return tn.document.Name
+	}
+	return ""
+}
+
+func (c *Cloud) tenant(account string) *tenant {
+	for _, tn := range c.shared.tenants {
+		if tn.account == account {
+			return tn
+		}
+	}
+	return nil
+}
 
 // Close stops the agent's running commands and event deliveries, and
 // removes the agent's temporary directory. Timers that fall due afterwards
@@ -282,6 +320,38 @@ func (c *Cloud) SetRolePolicy(roleARN string, policy json.RawMessage) error {
 	defer c.mu.Unlock()
 	c.rolePolicies[roleARN] = stmts
 	return nil
+}
+
+// TagRole sets the tags of a role (arn:aws:iam::ACCOUNT:role/NAME): they
+// are the aws:PrincipalTag/<key> of every session of the role, as IAM makes
+// a role's tags its sessions' principal tags. SAM puts a function's Tags on
+// the role it generates for it, so a local run tags the function roles
+// with the template's function tags.
+func (c *Cloud) TagRole(roleARN string, tags map[string]string) error {
+	if _, err := parsePrincipal(roleARN); err != nil || !strings.Contains(roleARN, ":role/") {
+		return fmt.Errorf("cloud: TagRole: %q is not a role ARN", roleARN)
+	}
+	copied := make(map[string]string, len(tags))
+	for k, v := range tags {
+		copied[k] = v
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.roleTags[roleARN] = copied
+	return nil
+}
+
+// principalTags are the aws:PrincipalTag/<key> condition keys of a
+// principal: its role's tags (lower-case keys: condition keys are
+// case-insensitive).
+func (c *Cloud) principalTags(p Principal) map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]string{}
+	for k, v := range c.roleTags[p.RoleARN] {
+		out["aws:principaltag/"+strings.ToLower(k)] = v
+	}
+	return out
 }
 
 // allows reports whether p's identity policy allows action on resource.

@@ -23,6 +23,8 @@ func Example() {
 
 	world, err := cloud.New(cloud.Options{
 		SharedServicesTemplate: "../../shared-services/template.yaml",
+		TenantAccountIDs:       []string{"111111111111"},
+		TenantZones:            []string{"111111111111:corp.example.com"},
 		TrustedRoleARNs:        []string{"arn:aws:iam::111111111111:role/asgdns-SendCommandFunctionRole"},
 		DNSConfigPath:          dns.ConfigPath(),
 	})

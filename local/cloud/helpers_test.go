@@ -62,6 +62,8 @@ func newWorld(t *testing.T, opts ...worldOption) *world {
 	t.Helper()
 	o := Options{
 		SharedServicesTemplate: sharedTemplate,
+		TenantAccountIDs:       []string{AppAccount},
+		TenantZones:            []string{AppAccount + ":" + zone},
 		TrustedRoleARNs:        []string{assumeRoleFnRole, sendCommandRole},
 	}
 	for _, f := range opts {
@@ -122,7 +124,7 @@ func (w *world) events(c creds) *eventbridge.Client {
 func (w *world) assume(key, instanceID string) creds {
 	w.t.Helper()
 	out, err := w.sts(keyCreds(key)).AssumeRole(context.Background(), &sts.AssumeRoleInput{
-		RoleArn: aws.String(w.cloud.RoleARN()), RoleSessionName: aws.String("asgdns-" + instanceID + "-exec1"),
+		RoleArn: aws.String(w.cloud.RoleARN(AppAccount)), RoleSessionName: aws.String("asgdns-" + instanceID + "-exec1"),
 		SourceIdentity: aws.String("asgdns-" + instanceID), DurationSeconds: aws.Int32(900),
 	})
 	if err != nil {

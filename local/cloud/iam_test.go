@@ -87,7 +87,7 @@ func TestConditionOperators(t *testing.T) {
 func TestRolePolicies(t *testing.T) {
 	w := newWorld(t)
 	if err := w.cloud.SetRolePolicy(sendCommandRole, json.RawMessage(`{"Version":"2012-10-17","Statement":[
-		{"Effect":"Allow","Action":["sts:AssumeRole","sts:SetSourceIdentity"],"Resource":"arn:aws:iam::222222222222:role/asgdns-dns-registrar"},
+		{"Effect":"Allow","Action":["sts:AssumeRole","sts:SetSourceIdentity"],"Resource":"arn:aws:iam::222222222222:role/asgdns-dns-registrar-111111111111"},
 		{"Effect":"Allow","Action":"autoscaling:Describe*","Resource":"*"},
 		{"Effect":"Deny","Action":"autoscaling:DescribeLifecycleHooks","Resource":"*"}]}`)); err != nil {
 		t.Fatal(err)

@@ -216,10 +216,14 @@ func (c *Cloud) sendCommand(cl *call) (any, *apiError) {
 	if apiErr := c.authorizeSSM(cl.caller, "ssm:SendCommand", docARN, nil); apiErr != nil {
 		return nil, apiErr
 	}
-	doc := c.shared.document
-	if docName != doc.Name {
+	// Each application account's document (shared-services/template.yaml
+	// deploys one per tenant); which one a caller may send, its role's
+	// permissions said above.
+	tn := c.shared.byDocument(docName)
+	if tn == nil {
 		return nil, newError(http.StatusBadRequest, "InvalidDocument", "Document with name %s does not exist.", docName)
 	}
+	doc := tn.document
 	version := in.DocumentVersion
 	switch version {
 	case "", "$DEFAULT", "$LATEST", "1":

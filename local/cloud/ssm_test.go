@@ -21,7 +21,7 @@ const (
 	owner         = "i-0a1b2c3d4e5f60718"
 	linuxStep     = "manageLinuxDns"
 	windowsStep   = "manageWindowsDns"
-	documentName  = "asgdns-dns-record"
+	documentName  = "asgdns-dns-record-111111111111"
 	launchedOwner = "i-0fedcba9876543210"
 )
 
@@ -115,7 +115,7 @@ func TestSendCommandRunsTheLinuxStep(t *testing.T) {
 		t.Errorf("command = %+v", cmd)
 	}
 	inv := waitInvocation(t, client, aws.ToString(cmd.CommandId), linuxStep)
-	want := `{"asgdns":1,"outcome":"created","fqdn":"web-1.corp.example.com","ip":"10.20.1.10","message":"PTR written in 20.10.in-addr.arpa"}`
+	want := `{"asgdns":1,"outcome":"created","fqdn":"web-1.corp.example.com","ip":"10.20.1.10","ptr":"written","rcode":"","owner":"","message":"A record created; PTR written in 20.10.in-addr.arpa"}`
 	if inv.Status != types.CommandInvocationStatusSuccess || aws.ToString(inv.StatusDetails) != "Success" ||
 		inv.ResponseCode != 0 || strings.TrimSpace(aws.ToString(inv.StandardOutputContent)) != want ||
 		aws.ToString(inv.PluginName) != linuxStep || aws.ToString(inv.ExecutionStartDateTime) == "" ||
@@ -126,7 +126,7 @@ func TestSendCommandRunsTheLinuxStep(t *testing.T) {
 	if got := lookup(t, dns, "A", "web-1.corp.example.com"); got != "10.20.1.10" {
 		t.Errorf("A = %q", got)
 	}
-	if got := lookup(t, dns, "TXT", "web-1.corp.example.com"); got != `"asgdns-owner=`+owner+`"` {
+	if got := lookup(t, dns, "TXT", "web-1.corp.example.com"); got != `"asgdns-owner=`+AppAccount+"/"+owner+`"` {
 		t.Errorf("TXT = %q", got)
 	}
 	if got := lookup(t, dns, "PTR", "10.1.20.10.in-addr.arpa"); got != "web-1.corp.example.com." {
@@ -147,7 +147,14 @@ func TestSendCommandRunsTheLinuxStep(t *testing.T) {
 	_, err = client.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: cmd.CommandId, InstanceId: aws.String(dcID), PluginName: aws.String("nope")})
 	wantCode(t, err, "InvalidPluginName")
 
-	list, err := client.ListCommandInvocations(ctx, &ssm.ListCommandInvocationsInput{CommandId: cmd.CommandId, Details: true})
+	// ListCommandInvocations --details would show every command's output
+	// in the account: the registrar role has no right to it; the
+	// shared-services account's own administrators do.
+	_, err = client.ListCommandInvocations(ctx, &ssm.ListCommandInvocationsInput{CommandId: cmd.CommandId, Details: true})
+	if msg := wantCode(t, err, "AccessDeniedException"); !strings.Contains(msg, "ssm:ListCommandInvocations") {
+		t.Errorf("the registrar's ListCommandInvocations: %s", msg)
+	}
+	list, err := w.ssm(keyCreds(keySharedAdmin)).ListCommandInvocations(ctx, &ssm.ListCommandInvocationsInput{CommandId: cmd.CommandId, Details: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +210,7 @@ func TestSendCommandRefusals(t *testing.T) {
 			Parameters: registerParams("register", "web-1", "10.20.1.10", owner)}
 	}
 	const lambdaARN = "arn:aws:sts::111111111111:assumed-role/asgdns-SendCommandFunctionRole-4D5E6F/asgdns-SendCommandFunction"
-	const registrarSession = "arn:aws:sts::222222222222:assumed-role/asgdns-dns-registrar/asgdns-" + owner + "-exec1"
+	const registrarSession = "arn:aws:sts::222222222222:assumed-role/asgdns-dns-registrar-111111111111/asgdns-" + owner + "-exec1"
 	for _, tc := range []struct {
 		name    string
 		client  *ssm.Client
@@ -212,7 +219,7 @@ func TestSendCommandRefusals(t *testing.T) {
 		message string
 	}{
 		{"the Lambda's own credentials (application account)", w.ssm(keyCreds(keySendCommand)), nil, "AccessDeniedException",
-			"User: " + lambdaARN + " is not authorized to perform: ssm:SendCommand on resource: arn:aws:ssm:eu-west-1:111111111111:document/asgdns-dns-record because no identity-based policy allows the ssm:SendCommand action"},
+			"User: " + lambdaARN + " is not authorized to perform: ssm:SendCommand on resource: arn:aws:ssm:eu-west-1:111111111111:document/asgdns-dns-record-111111111111 because no identity-based policy allows the ssm:SendCommand action"},
 		{"another document", registrar, func(i *ssm.SendCommandInput) { i.DocumentName = aws.String("AWS-RunShellScript") }, "AccessDeniedException",
 			"User: " + registrarSession + " is not authorized to perform: ssm:SendCommand on resource: arn:aws:ssm:eu-west-1:222222222222:document/AWS-RunShellScript because no identity-based policy allows the ssm:SendCommand action"},
 		{"an instance not tagged asgdns-dc=true", registrar, func(i *ssm.SendCommandInput) { i.InstanceIds = []string{"i-0beef000000000001"} }, "AccessDeniedException",
@@ -225,9 +232,9 @@ func TestSendCommandRefusals(t *testing.T) {
 		{"a hostname the allowedPattern refuses", registrar, func(i *ssm.SendCommandInput) { i.Parameters["hostname"] = []string{"Web_1; rm -rf /"} }, "InvalidParameters",
 			`Parameter "hostname" has value "Web_1; rm -rf /" not matching "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$".`},
 		{"an undeclared parameter", registrar, func(i *ssm.SendCommandInput) { i.Parameters["commands"] = []string{"id"} }, "InvalidParameters",
-			`Parameter "commands" is not defined in document asgdns-dns-record.`},
+			`Parameter "commands" is not defined in document asgdns-dns-record-111111111111.`},
 		{"a missing required parameter", registrar, func(i *ssm.SendCommandInput) { delete(i.Parameters, "ownerInstanceId") }, "InvalidParameters",
-			`Parameter "ownerInstanceId" is required by document asgdns-dns-record but was not provided.`},
+			`Parameter "ownerInstanceId" is required by document asgdns-dns-record-111111111111 but was not provided.`},
 		{"a comment over 100 characters", registrar, func(i *ssm.SendCommandInput) { i.Comment = aws.String(strings.Repeat("x", 101)) }, "ValidationException", ""},
 		{"a timeout under 30 s", registrar, func(i *ssm.SendCommandInput) { i.TimeoutSeconds = aws.Int32(5) }, "ValidationException", ""},
 	} {
@@ -273,7 +280,7 @@ func TestUnreachableDC(t *testing.T) {
 	get := &ssm.GetCommandInvocationInput{CommandId: cmd.CommandId, InstanceId: aws.String(dcID), PluginName: aws.String(linuxStep)}
 	_, err := client.GetCommandInvocation(ctx, get)
 	wantCode(t, err, "InvocationDoesNotExist")
-	list, err := client.ListCommandInvocations(ctx, &ssm.ListCommandInvocationsInput{CommandId: cmd.CommandId})
+	list, err := w.ssm(keyCreds(keySharedAdmin)).ListCommandInvocations(ctx, &ssm.ListCommandInvocationsInput{CommandId: cmd.CommandId})
 	if err != nil || len(list.CommandInvocations) != 1 || list.CommandInvocations[0].Status != types.CommandInvocationStatusPending {
 		t.Fatalf("list while pending: %v %+v", err, list)
 	}
@@ -400,7 +407,7 @@ func TestSSMCLI(t *testing.T) {
 			CommandPlugins []struct{ Name, Status, Output string }
 		}
 	}
-	w.cliJSON(session, &list, "ssm", "list-command-invocations", "--command-id", sent.Command.CommandID, "--details")
+	w.cliJSON(keyCreds(keySharedAdmin), &list, "ssm", "list-command-invocations", "--command-id", sent.Command.CommandID, "--details")
 	if len(list.CommandInvocations) != 1 || len(list.CommandInvocations[0].CommandPlugins) != 2 ||
 		list.CommandInvocations[0].CommandPlugins[1].Name != linuxStep {
 		t.Errorf("list-command-invocations = %+v", list)

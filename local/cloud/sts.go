@@ -94,7 +94,8 @@ func (c *Cloud) assumeRole(cl *call) (any, *apiError) {
 	if !c.allows(caller, "sts:AssumeRole", roleARN, nil) {
 		return nil, newError(http.StatusForbidden, "AccessDenied", "%s", notAuthorized(caller, "sts:AssumeRole", roleARN))
 	}
-	if roleARN != c.shared.roleARN {
+	role := c.shared.byRole(roleARN)
+	if role == nil {
 		// A role that does not exist is refused like one that does not
 		// trust the caller.
 		return nil, denied("sts:AssumeRole")
@@ -120,8 +121,11 @@ func (c *Cloud) assumeRole(cl *call) (any, *apiError) {
 	if caller.SourceIdentity != "" {
 		ctx["aws:sourceidentity"] = caller.SourceIdentity
 	}
+	for k, v := range c.principalTags(caller) {
+		ctx[k] = v
+	}
 	trust := func(action string) bool {
-		return evaluate(c.shared.trust, authzRequest{Action: action, Resource: roleARN, Caller: caller, Context: ctx})
+		return evaluate(role.trust, authzRequest{Action: action, Resource: roleARN, Caller: caller, Context: ctx})
 	}
 	if !trust("sts:AssumeRole") {
 		return nil, denied("sts:AssumeRole")
@@ -135,7 +139,7 @@ func (c *Cloud) assumeRole(cl *call) (any, *apiError) {
 	if caller.roleSession() && duration > 3600 {
 		return nil, validationError("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
 	}
-	if time.Duration(duration)*time.Second > c.shared.maxSession {
+	if time.Duration(duration)*time.Second > role.maxSession {
 		return nil, validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
 

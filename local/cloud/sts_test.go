@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-const registrarARN = "arn:aws:iam::222222222222:role/asgdns-dns-registrar"
+const registrarARN = "arn:aws:iam::222222222222:role/asgdns-dns-registrar-111111111111"
 
 func httpStatus(err error) int {
 	var re *smithyhttp.ResponseError
@@ -89,7 +90,7 @@ func TestAssumeRoleTrustPolicy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantARN := "arn:aws:sts::222222222222:assumed-role/asgdns-dns-registrar/asgdns-i-0a1b2c3d4e5f60718-exec1"
+		wantARN := "arn:aws:sts::222222222222:assumed-role/asgdns-dns-registrar-111111111111/asgdns-i-0a1b2c3d4e5f60718-exec1"
 		if got := aws.ToString(out.AssumedRoleUser.Arn); got != wantARN {
 			t.Errorf("assumed role ARN = %s, want %s", got, wantARN)
 		}
@@ -166,30 +167,97 @@ func TestAssumeRoleExternalIDAndMaxSession(t *testing.T) {
 	}
 }
 
+// Organization mode: the role trusts principals of its own application
+// account, in the organization, carrying asgdns's principal tag (a role's
+// tags are its sessions' aws:PrincipalTag) — never a role name.
 func TestAssumeRoleTrustByOrganization(t *testing.T) {
-	in := &sts.AssumeRoleInput{
-		RoleArn: aws.String(registrarARN), RoleSessionName: aws.String("s1"), SourceIdentity: aws.String("asgdns-i-0123456789abcdef0"),
+	const (
+		// Another tenant's asgdns function role: tagged like ours.
+		otherTenantRole = "arn:aws:iam::333333333333:role/asgdns-SendCommandFunctionRole-7G8H9I"
+		keyOtherTenant  = "AKIAOTHERTENANTFN001"
+		// A role of our account named like a function role, without the tag.
+		lookalikeRole = "arn:aws:iam::111111111111:role/asgdns-SomethingFunctionRole-0J1K2L"
+		keyLookalike  = "AKIALOOKALIKEROLE001"
+	)
+	in := func(role string) *sts.AssumeRoleInput {
+		return &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("s1"),
+			SourceIdentity: aws.String("asgdns-i-0123456789abcdef0")}
 	}
+	otherRegistrar := "arn:aws:iam::222222222222:role/asgdns-dns-registrar-" + OtherAppAccount
 	for _, tc := range []struct {
+		name    string
 		org     string
 		key     string
+		role    string
+		tag     string // the caller role's asgdns-function tag ("": none)
 		allowed bool
 	}{
-		{OrganizationID, keySendCommand, true},    // a *FunctionRole* of our organization
-		{OrganizationID, keyUntrusted, false},     // our organization, but not a function role
-		{"o-otherorg1234", keySendCommand, false}, // another organization
+		{"tagged function role of this account", OrganizationID, keySendCommand, registrarARN, "SendCommand", true},
+		{"untagged role named like a function role", OrganizationID, keyLookalike, registrarARN, "", false},
+		{"tag with a value asgdns does not use", OrganizationID, keySendCommand, registrarARN, "DescribeInstance", false},
+		{"tagged function role of another tenant account", OrganizationID, keyOtherTenant, registrarARN, "SendCommand", false},
+		{"that tenant's own role", OrganizationID, keyOtherTenant, otherRegistrar, "SendCommand", true},
+		{"another organization", "o-otherorg1234", keySendCommand, registrarARN, "SendCommand", false},
 	} {
-		w := newWorld(t, func(o *Options) {
-			o.TrustedRoleARNs = nil
-			o.TrustedOrganizationID = tc.org
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, func(o *Options) {
+				o.TrustedRoleARNs = nil
+				o.TrustedOrganizationID = tc.org
+				o.TenantAccountIDs = []string{AppAccount, OtherAppAccount}
+				o.TenantZones = []string{AppAccount + ":" + zone, OtherAppAccount + ":shop.example.com"}
+			})
+			for key, arn := range map[string]string{keyOtherTenant: otherTenantRole, keyLookalike: lookalikeRole} {
+				if err := w.cloud.AddCredentials(key, testSecret, arn); err != nil {
+					t.Fatal(err)
+				}
+			}
+			callerRole := map[string]string{keySendCommand: sendCommandRole, keyOtherTenant: otherTenantRole, keyLookalike: lookalikeRole}[tc.key]
+			if tc.tag != "" {
+				if err := w.cloud.TagRole(callerRole, map[string]string{"asgdns-function": tc.tag}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := w.sts(keyCreds(tc.key)).AssumeRole(context.Background(), in(tc.role))
+			if tc.allowed && err != nil {
+				t.Errorf("%s: %v", tc.key, err)
+			}
+			if !tc.allowed {
+				wantCode(t, err, "AccessDenied")
+			}
 		})
-		_, err := w.sts(keyCreds(tc.key)).AssumeRole(context.Background(), in)
-		if tc.allowed && err != nil {
-			t.Errorf("%s in %s: %v", tc.key, tc.org, err)
-		}
-		if !tc.allowed {
-			wantCode(t, err, "AccessDenied")
-		}
+	}
+}
+
+// Role-ARN mode with two tenants: each account's role trusts only the
+// listed roles of that account, even when the list names both accounts'.
+func TestAssumeRoleTrustIsPerTenant(t *testing.T) {
+	const otherTenantRole = "arn:aws:iam::333333333333:role/asgdns-SendCommandFunctionRole-7G8H9I"
+	w := newWorld(t, func(o *Options) {
+		o.TenantAccountIDs = []string{AppAccount, OtherAppAccount}
+		o.TenantZones = []string{AppAccount + ":" + zone, OtherAppAccount + ":" + zone}
+		o.TrustedRoleARNs = []string{sendCommandRole, otherTenantRole}
+	})
+	if err := w.cloud.AddCredentials("AKIAOTHERTENANTFN001", testSecret, otherTenantRole); err != nil {
+		t.Fatal(err)
+	}
+	in := func(role string) *sts.AssumeRoleInput {
+		return &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("s1"),
+			SourceIdentity: aws.String("asgdns-i-0123456789abcdef0")}
+	}
+	ctx := context.Background()
+	other := w.cloud.RoleARN(OtherAppAccount)
+	if other == "" || other == registrarARN || w.cloud.RoleARN("444444444444") != "" {
+		t.Fatalf("RoleARN: %q", other)
+	}
+	if _, err := w.sts(keyCreds(keySendCommand)).AssumeRole(ctx, in(registrarARN)); err != nil {
+		t.Errorf("own role: %v", err)
+	}
+	_, err := w.sts(keyCreds(keySendCommand)).AssumeRole(ctx, in(other))
+	wantCode(t, err, "AccessDenied")
+	_, err = w.sts(keyCreds("AKIAOTHERTENANTFN001")).AssumeRole(ctx, in(registrarARN))
+	wantCode(t, err, "AccessDenied")
+	if _, err := w.sts(keyCreds("AKIAOTHERTENANTFN001")).AssumeRole(ctx, in(other)); err != nil {
+		t.Errorf("its own role: %v", err)
 	}
 }
 
@@ -203,7 +271,7 @@ func TestAssumeRoleCLI(t *testing.T) {
 	w.cliJSON(keyCreds(keyAssumeRoleFn), &out, "sts", "assume-role", "--role-arn", registrarARN,
 		"--role-session-name", "asgdns-i-0123456789abcdef0", "--source-identity", "asgdns-i-0123456789abcdef0",
 		"--duration-seconds", "900")
-	if out.AssumedRoleUser.Arn != "arn:aws:sts::222222222222:assumed-role/asgdns-dns-registrar/asgdns-i-0123456789abcdef0" ||
+	if out.AssumedRoleUser.Arn != "arn:aws:sts::222222222222:assumed-role/asgdns-dns-registrar-111111111111/asgdns-i-0123456789abcdef0" ||
 		out.SourceIdentity != "asgdns-i-0123456789abcdef0" {
 		t.Errorf("assume-role = %+v", out)
 	}
@@ -216,5 +284,30 @@ func TestAssumeRoleCLI(t *testing.T) {
 		"--role-session-name", "x1", "--source-identity", "asgdns-i-0123456789abcdef0")
 	if want := "User: arn:aws:sts::111111111111:assumed-role/some-other-team-role/someone is not authorized to perform: sts:AssumeRole on resource: " + registrarARN; msg != want {
 		t.Errorf("message = %q, want %q", msg, want)
+	}
+}
+
+// A tenant's registrar session may send only its own account's document:
+// the other tenant's is refused by the role's permissions, as IAM would.
+func TestSendCommandOnlyOwnDocument(t *testing.T) {
+	w := newWorld(t, func(o *Options) {
+		o.TenantAccountIDs = []string{AppAccount, OtherAppAccount}
+		o.TenantZones = []string{AppAccount + ":" + zone, OtherAppAccount + ":" + zone}
+	})
+	if err := w.cloud.RegisterDC(dcID, "Linux"); err != nil {
+		t.Fatal(err)
+	}
+	client := w.ssm(w.assume(keySendCommand, owner))
+	other := w.cloud.DocumentName(OtherAppAccount)
+	if other == "" || other == documentName {
+		t.Fatalf("DocumentName(%s) = %q", OtherAppAccount, other)
+	}
+	params := registerParams("register", "web-1", "10.20.1.10", owner)
+	_, err := client.SendCommand(context.Background(), &ssm.SendCommandInput{DocumentName: aws.String(other), InstanceIds: []string{dcID}, Parameters: params})
+	if msg := wantCode(t, err, "AccessDeniedException"); !strings.Contains(msg, "ssm:SendCommand on resource: arn:aws:ssm:eu-west-1:222222222222:document/"+other) {
+		t.Errorf("message = %s", msg)
+	}
+	if _, err := client.SendCommand(context.Background(), &ssm.SendCommandInput{DocumentName: aws.String(documentName), InstanceIds: []string{dcID}, Parameters: params}); err != nil {
+		t.Errorf("its own document: %v", err)
 	}
 }

@@ -34,21 +34,29 @@ func (d Document) stepTimeout(step string) time.Duration {
 	return defaultStepTimeout
 }
 
-// LoadDocument reads the SSM document of the shared-services template
-// (shared-services/template.yaml), named as its DocumentName parameter's
-// default names it.
-func LoadDocument(templatePath string) (Document, error) {
-	ss, err := loadSharedServices(templatePath, Options{Region: DefaultRegion})
+// LoadDocument reads the SSM document the shared-services template
+// (shared-services/template.yaml) deploys for one application account,
+// named as the DocumentName parameter's default and the account name it,
+// with the account's zones (TenantZones pairs, account:zone).
+func LoadDocument(templatePath, account string, tenantZones []string) (Document, error) {
+	ss, err := loadSharedServices(templatePath, Options{Region: DefaultRegion, TenantAccountIDs: []string{account}, TenantZones: tenantZones})
 	if err != nil {
 		return Document{}, err
 	}
-	return ss.document, nil
+	return ss.tenants[0].document, nil
 }
 
 // sharedServices is what the shared-services stack deploys that the
-// endpoint enforces: the role, its trust and permission policies, and the
-// document.
+// endpoint enforces: for each application account (tenant), a role with
+// its trust and permission policies, and a document.
 type sharedServices struct {
+	tenants []*tenant // in TenantAccountIds order
+}
+
+// tenant is one application account's share of the shared-services stack:
+// one copy of the template's Fn::ForEach::Tenants body.
+type tenant struct {
+	account     string
 	roleARN     string
 	maxSession  time.Duration
 	trust       []statement
@@ -56,68 +64,124 @@ type sharedServices struct {
 	document    Document
 }
 
+// byRole is the tenant whose role has this ARN, or nil.
+func (ss *sharedServices) byRole(roleARN string) *tenant {
+	for _, t := range ss.tenants {
+		if t.roleARN == roleARN {
+			return t
+		}
+	}
+	return nil
+}
+
+// byDocument is the tenant whose document has this name, or nil.
+func (ss *sharedServices) byDocument(name string) *tenant {
+	for _, t := range ss.tenants {
+		if t.document.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
 // loadSharedServices evaluates the shared-services template with the
-// stack parameters the options give (TrustedRoleArns, ExternalId,
-// TrustedOrganizationId).
+// stack parameters the options give (TenantAccountIds, TenantZones,
+// TrustedRoleArns, ExternalId, TrustedOrganizationId): one role and one
+// document per tenant account, found by the logical ids the
+// Fn::ForEach::Tenants loop gives them (RegistrarRole<account>,
+// DnsDocument<account>).
 func loadSharedServices(path string, opts Options) (*sharedServices, error) {
+	if len(opts.TenantAccountIDs) == 0 {
+		return nil, fmt.Errorf("%s: no tenant accounts (Options.TenantAccountIDs, the TenantAccountIds parameter)", path)
+	}
 	params := map[string]any{
+		"TenantAccountIds":      opts.TenantAccountIDs,
+		"TenantZones":           opts.TenantZones,
 		"TrustedRoleArns":       opts.TrustedRoleARNs,
 		"ExternalId":            opts.ExternalID,
 		"TrustedOrganizationId": opts.TrustedOrganizationID,
 	}
-	if opts.TrustedRoleARNs == nil {
-		params["TrustedRoleArns"] = []string{}
+	for _, list := range []string{"TenantZones", "TrustedRoleArns"} {
+		if v, _ := params[list].([]string); v == nil {
+			params[list] = []string{}
+		}
 	}
 	t, err := loadTemplate(path, params, opts.Region, SharedServicesAccount)
 	if err != nil {
 		return nil, err
 	}
 	roles, docs := t.resourcesOfType("AWS::IAM::Role"), t.resourcesOfType("AWS::SSM::Document")
-	if len(roles) != 1 || len(docs) != 1 {
-		return nil, fmt.Errorf("%s: want one AWS::IAM::Role and one AWS::SSM::Document, found %d and %d", path, len(roles), len(docs))
+	if len(roles) != len(opts.TenantAccountIDs) || len(docs) != len(opts.TenantAccountIDs) {
+		return nil, fmt.Errorf("%s: want one AWS::IAM::Role and one AWS::SSM::Document per tenant account (%d), found %d and %d",
+			path, len(opts.TenantAccountIDs), len(roles), len(docs))
 	}
 	ss := &sharedServices{}
+	for _, account := range opts.TenantAccountIDs {
+		tn, err := loadTenant(t, account, opts.TenantZones)
+		if err != nil {
+			return nil, fmt.Errorf("%s: tenant %s: %w", path, account, err)
+		}
+		ss.tenants = append(ss.tenants, tn)
+	}
+	return ss, nil
+}
 
-	_, docProps, _ := t.resource(docs[0])
+// The logical ids Fn::ForEach::Tenants gives an account's role and
+// document (&{TenantAccountId}: an account id is all digits).
+const (
+	tenantRoleLogicalID     = "RegistrarRole"
+	tenantDocumentLogicalID = "DnsDocument"
+)
+
+func loadTenant(t *template, account string, tenantZones []string) (*tenant, error) {
+	tn := &tenant{account: account}
+	roleID, docID := tenantRoleLogicalID+account, tenantDocumentLogicalID+account
+	typ, docProps, err := t.resource(docID)
+	if err != nil || typ != "AWS::SSM::Document" {
+		return nil, fmt.Errorf("no AWS::SSM::Document %s (%v)", docID, err)
+	}
 	name, err := t.eval(property(docProps, "Name"))
 	if err != nil {
 		return nil, err
 	}
-	ss.document.Name = fmt.Sprint(name)
-	t.refs[docs[0]] = ss.document.Name
-	if ss.document.Content, err = sharedservices.LoadDocument(path); err != nil {
+	tn.document.Name = fmt.Sprint(name)
+	t.refs[docID] = tn.document.Name
+	if tn.document.Content, err = sharedservices.LoadDocument(t.path, sharedservices.Tenancy{AccountID: account, TenantZones: tenantZones}); err != nil {
 		return nil, err
 	}
 	content, err := t.eval(property(docProps, "Content"))
 	if err != nil {
 		return nil, err
 	}
-	ss.document.StepTimeouts = stepTimeouts(content)
-	ss.document.Defaults = parameterDefaults(content)
+	tn.document.StepTimeouts = stepTimeouts(content)
+	tn.document.Defaults = parameterDefaults(content)
 
-	_, roleProps, _ := t.resource(roles[0])
+	typ, roleProps, err := t.resource(roleID)
+	if err != nil || typ != "AWS::IAM::Role" {
+		return nil, fmt.Errorf("no AWS::IAM::Role %s (%v)", roleID, err)
+	}
 	roleName, err := t.eval(property(roleProps, "RoleName"))
 	if err != nil {
 		return nil, err
 	}
-	t.refs[roles[0]] = fmt.Sprint(roleName)
-	ss.roleARN = "arn:aws:iam::" + SharedServicesAccount + ":role/" + fmt.Sprint(roleName)
-	ss.maxSession = time.Hour // IAM's default MaxSessionDuration
+	t.refs[roleID] = fmt.Sprint(roleName)
+	tn.roleARN = "arn:aws:iam::" + SharedServicesAccount + ":role/" + fmt.Sprint(roleName)
+	tn.maxSession = time.Hour // IAM's default MaxSessionDuration
 	if v, err := t.eval(property(roleProps, "MaxSessionDuration")); err != nil {
 		return nil, err
 	} else if v != nil {
 		secs, err := strconv.Atoi(fmt.Sprint(v))
 		if err != nil {
-			return nil, fmt.Errorf("%s: MaxSessionDuration %v", path, v)
+			return nil, fmt.Errorf("MaxSessionDuration %v", v)
 		}
-		ss.maxSession = time.Duration(secs) * time.Second
+		tn.maxSession = time.Duration(secs) * time.Second
 	}
 	trust, err := t.eval(property(roleProps, "AssumeRolePolicyDocument"))
 	if err != nil {
 		return nil, err
 	}
-	if ss.trust, err = parsePolicy(trust); err != nil {
-		return nil, fmt.Errorf("%s: trust policy: %w", path, err)
+	if tn.trust, err = parsePolicy(trust); err != nil {
+		return nil, fmt.Errorf("trust policy: %w", err)
 	}
 	policies, err := t.eval(property(roleProps, "Policies"))
 	if err != nil {
@@ -128,11 +192,11 @@ func loadSharedServices(path string, opts Options) (*sharedServices, error) {
 		pm, _ := p.(map[string]any)
 		stmts, err := parsePolicy(pm["PolicyDocument"])
 		if err != nil {
-			return nil, fmt.Errorf("%s: policy %v: %w", path, pm["PolicyName"], err)
+			return nil, fmt.Errorf("policy %v: %w", pm["PolicyName"], err)
 		}
-		ss.permissions = append(ss.permissions, stmts...)
+		tn.permissions = append(tn.permissions, stmts...)
 	}
-	return ss, nil
+	return tn, nil
 }
 
 func stepTimeouts(content any) map[string]time.Duration {

@@ -26,7 +26,7 @@ func TestWorkflowCrossAccountCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.Account != SharedServicesAccount || res.SourceIdentity != "asgdns-"+owner ||
-		res.AssumedRoleARN != "arn:aws:sts::222222222222:assumed-role/asgdns-dns-registrar/asgdns-"+owner+"-exec-1" {
+		res.AssumedRoleARN != "arn:aws:sts::222222222222:assumed-role/asgdns-dns-registrar-111111111111/asgdns-"+owner+"-exec-1" {
 		t.Errorf("session = %+v", res)
 	}
 

@@ -52,11 +52,13 @@ const (
 	asgRedriveTerm    = "redrive-term"
 	asgBenchLatency   = "bench-latency"
 	asgBenchBurst     = "bench-burst"
+	asgTenant         = "tenant-web" // in both application accounts
+	asgLeak           = "tsig-leak"
 )
 
 var asgNames = []string{
 	asgCLI, asgSDK, asgEnv, asgUnreachCont, asgUnreachAbandon, asgGone, asgExpired, asgRedriveTerm,
-	asgBenchLatency, asgBenchBurst,
+	asgBenchLatency, asgBenchBurst, asgTenant, asgLeak,
 }
 
 // secondDC is a second domain controller (registered by TestMain, tagged
@@ -140,7 +142,10 @@ func runMain(m *testing.M) int {
 	rec := &logRecorder{file: logFile}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	s, err := Start(ctx, Options{RepoRoot: root, ASGNames: asgNames, Log: rec, FunctionLogs: fnLog})
+	// Two application accounts, each with its own deployment, share the
+	// shared-services account and its DCs.
+	s, err := Start(ctx, Options{RepoRoot: root, ASGNames: asgNames, Accounts: []string{AppAccount, OtherAppAccount},
+		Log: rec, FunctionLogs: fnLog})
 	cancel()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "start the local stack: %v\n", err)
@@ -186,6 +191,25 @@ func newHarness(s *Stack, root, tmp string, rec *logRecorder) *harness {
 		}},
 		execs: map[string]execution{}, completeDenied: map[string]bool{},
 	}
+}
+
+// operatorConfig is the configuration of an administrator of an
+// application account with a deployment.
+func (h *harness) operatorConfig(account string) aws.Config {
+	cfg := h.cfg.Copy()
+	if d := h.s.Deployment(account); d != nil {
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(d.OperatorKeyID, OperatorSecret, "")
+	}
+	return cfg
+}
+
+// sfnFor is a Step Functions client of the account an ARN (state
+// machine, execution) is in: each deployment's operator sees its own.
+func (h *harness) sfnFor(arn string) *sfn.Client {
+	if parts := strings.Split(arn, ":"); len(parts) > 4 && parts[4] != AppAccount {
+		return sfn.NewFromConfig(h.operatorConfig(parts[4]))
+	}
+	return h.sfn
 }
 
 // testContext bounds a test's AWS calls.
@@ -281,6 +305,13 @@ func standardHooks(metadata string) []hookSpec {
 // team would declare it (LifecycleHookSpecificationList).
 func createGroup(ctx context.Context, t testing.TB, name string, maxSize, desired int32, hooks []hookSpec) {
 	t.Helper()
+	createGroupWith(ctx, t, h.as, name, maxSize, desired, hooks)
+}
+
+// createGroupWith is createGroup as the caller of client (another
+// account's operator).
+func createGroupWith(ctx context.Context, t testing.TB, client *autoscaling.Client, name string, maxSize, desired int32, hooks []hookSpec) {
+	t.Helper()
 	var specs []astypes.LifecycleHookSpecification
 	for _, hk := range hooks {
 		hookName := "asgdns-launch"
@@ -296,7 +327,7 @@ func createGroup(ctx context.Context, t testing.TB, name string, maxSize, desire
 		}
 		specs = append(specs, spec)
 	}
-	_, err := h.as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+	_, err := client.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
 		AutoScalingGroupName: aws.String(name), MinSize: aws.Int32(0), MaxSize: aws.Int32(maxSize), DesiredCapacity: aws.Int32(desired),
 		LaunchTemplate:                 &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String(name)},
 		AvailabilityZones:              []string{Region + "a", Region + "b", Region + "c"},
@@ -423,7 +454,7 @@ func describe(ctx context.Context, arn string, cached bool) (execution, error) {
 			return e, nil
 		}
 	}
-	d, err := h.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+	d, err := h.sfnFor(arn).DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
 	if err != nil {
 		return execution{}, err
 	}
@@ -463,8 +494,13 @@ func describe(ctx context.Context, arn string, cached bool) (execution, error) {
 // executionsSince lists the executions started at or after since, newest
 // first, through ListExecutions' pages of 100.
 func executionsSince(ctx context.Context, since time.Time) ([]execution, error) {
+	return executionsOf(ctx, h.s.StateMachineARN, since)
+}
+
+// executionsOf is executionsSince for any deployment's state machine.
+func executionsOf(ctx context.Context, stateMachineARN string, since time.Time) ([]execution, error) {
 	var out []execution
-	pages := sfn.NewListExecutionsPaginator(h.sfn, &sfn.ListExecutionsInput{StateMachineArn: aws.String(h.s.StateMachineARN), MaxResults: 100})
+	pages := sfn.NewListExecutionsPaginator(h.sfnFor(stateMachineARN), &sfn.ListExecutionsInput{StateMachineArn: aws.String(stateMachineARN), MaxResults: 100})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
@@ -488,10 +524,16 @@ func executionsSince(ctx context.Context, since time.Time) ([]execution, error) 
 // since since have ended, and returns those, oldest first.
 func waitExecutions(ctx context.Context, t testing.TB, asg string, since time.Time, n int, keep func(execution) bool) []execution {
 	t.Helper()
+	return waitExecutionsOf(ctx, t, h.s.StateMachineARN, asg, since, n, keep)
+}
+
+// waitExecutionsOf is waitExecutions for any deployment's state machine.
+func waitExecutionsOf(ctx context.Context, t testing.TB, stateMachineARN, asg string, since time.Time, n int, keep func(execution) bool) []execution {
+	t.Helper()
 	var ended []execution
 	var seen []execution
 	err := poll(ctx, executionDeadline, func() (bool, error) {
-		all, err := executionsSince(ctx, since)
+		all, err := executionsOf(ctx, stateMachineARN, since)
 		if err != nil {
 			return false, err
 		}
@@ -537,7 +579,7 @@ func ofTransition(transition string) func(execution) bool {
 func history(ctx context.Context, t testing.TB, arn string) []sfntypes.HistoryEvent {
 	t.Helper()
 	var events []sfntypes.HistoryEvent
-	pages := sfn.NewGetExecutionHistoryPaginator(h.sfn, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 100})
+	pages := sfn.NewGetExecutionHistoryPaginator(h.sfnFor(arn), &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 100})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
@@ -728,7 +770,13 @@ func sandboxes(t testing.TB) []sandbox {
 			}
 			env[k] = v
 		}
-		out = append(out, sandbox{pid: pid, exe: exe, env: env, name: env["AWS_LAMBDA_FUNCTION_NAME"]})
+		// Only the primary deployment's: another account's functions (or
+		// another stack's, in tests that start one) have the same names.
+		name := env["AWS_LAMBDA_FUNCTION_NAME"]
+		if env["AWS_ENDPOINT_URL"] != h.s.URL || env["AWS_ACCESS_KEY_ID"] != h.s.Deployments[0].AccessKeys[name] {
+			continue
+		}
+		out = append(out, sandbox{pid: pid, exe: exe, env: env, name: name})
 	}
 	return out
 }
@@ -764,10 +812,11 @@ func functionCredentials(t testing.TB, function string) (keyID, secret string) {
 
 // --- the shared-services account -------------------------------------------
 
-// The shared-services role the functions assume, and what its trust policy
-// (shared-services/template.yaml) requires of a session.
+// The shared-services role the application account's functions assume
+// (one per account: asgdns-dns-registrar-<account>), and what its trust
+// policy (shared-services/template.yaml) requires of a session.
 const (
-	sharedRoleARN  = "arn:aws:iam::" + SharedAccount + ":role/asgdns-dns-registrar"
+	sharedRoleARN  = "arn:aws:iam::" + SharedAccount + ":role/asgdns-dns-registrar-" + AppAccount
 	sourceIdentity = "asgdns-i-0123456789abcdef0"
 )
 
@@ -831,7 +880,7 @@ func setCompletePolicy(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.s.Cloud.SetRolePolicy(roleARN("CompleteLifecycleFunction"), policy); err != nil {
+	if err := h.s.Cloud.SetRolePolicy(h.s.FunctionRoleARN("CompleteLifecycleFunction"), policy); err != nil {
 		t.Fatal(err)
 	}
 }

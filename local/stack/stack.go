@@ -34,14 +34,21 @@ import (
 const (
 	Region           = cloud.DefaultRegion
 	AppAccount       = cloud.AppAccount
+	OtherAppAccount  = cloud.OtherAppAccount
 	SharedAccount    = cloud.SharedServicesAccount
 	Zone             = "corp.example.com"
 	ReverseZone      = "20.10.in-addr.arpa" // the local instances' 10.20.0.0/16
 	DC               = "i-0dc00000000000001"
 	ExternalID       = "asgdns-local-external-id"
 	StateMachineName = "asgdns-DnsRegistration"
+	// StackName is the application stacks' name unless Options.StackName
+	// says otherwise: CloudFormation generates the functions' role names
+	// from it.
+	StackName = "asgdns"
 	// Operator credentials: what `asgdns executions`, the AWS CLI and the
-	// demo use (an administrator of the application account).
+	// demo use (an administrator of the application account AppAccount;
+	// another account's administrator signs with Deployment.OperatorKeyID
+	// and the same secret).
 	OperatorKeyID  = "AKIALOCALOPERATOR001"
 	OperatorSecret = "local-operator-secret"
 )
@@ -56,6 +63,18 @@ type Options struct {
 	// ASGNames are the Auto Scaling groups the deployment serves (the
 	// AsgNames parameter): the EventBridge rule matches their events.
 	ASGNames []string
+	// Accounts are the application accounts that each deploy the
+	// application template (same ASGNames and parameters), and so the
+	// shared-services stack's TenantAccountIds: [AppAccount] when empty.
+	// The first is the primary deployment (Stack.StateMachineARN, …).
+	Accounts []string
+	// StackName is the application stacks' name (StackName when empty).
+	StackName string
+	// TrustByOrganization deploys the shared-services stack trusting the
+	// organization's principals tagged asgdns-function
+	// (TrustedOrganizationId) instead of the function roles' ARNs
+	// (TrustedRoleArns, the default).
+	TrustByOrganization bool
 	// Log receives the stack's own log (API calls, commands run, build);
 	// FunctionLogs the functions' output. Discarded when nil.
 	Log, FunctionLogs io.Writer
@@ -65,27 +84,61 @@ type Options struct {
 type Stack struct {
 	// URL is the AWS endpoint (AWS_ENDPOINT_URL) for every service.
 	URL string
-	// StateMachineARN is the asgdns state machine.
+	// StateMachineARN, StepFunctions and Lambdas are the primary
+	// deployment's (Deployments[0]).
 	StateMachineARN string
 	Cloud           *cloud.Cloud
 	StepFunctions   *stepfunctions.Service
 	Lambdas         *lambdahost.Host
 	DNS             *bind.Server
+	// Deployments are the application template's deployments, one per
+	// account of Options.Accounts, in that order.
+	Deployments []*Deployment
 
 	server *http.Server
 }
 
-func functionARN(logicalID string) string {
-	return "arn:aws:lambda:" + Region + ":" + AppAccount + ":function:" + functionName(logicalID)
+// Deployment is the application template deployed in one account: its
+// functions under their own Lambda host, its state machine, its rule.
+type Deployment struct {
+	Account         string
+	StackName       string
+	StateMachineARN string
+	StepFunctions   *stepfunctions.Service
+	Lambdas         *lambdahost.Host
+	// Roles are the functions' execution roles (as SAM generates and
+	// CloudFormation names them) by logical id.
+	Roles map[string]string
+	// AccessKeys are the access key ids of the functions' credentials, by
+	// function name.
+	AccessKeys map[string]string
+	// OperatorKeyID signs as an administrator of the account (secret
+	// OperatorSecret).
+	OperatorKeyID string
+
+	close func() error
+}
+
+// FunctionRoleARN is the primary deployment's execution role of a
+// function (by logical id).
+func (s *Stack) FunctionRoleARN(logicalID string) string { return s.Deployments[0].Roles[logicalID] }
+
+// Deployment is the deployment in an account, or nil.
+func (s *Stack) Deployment(account string) *Deployment {
+	for _, d := range s.Deployments {
+		if d.Account == account {
+			return d
+		}
+	}
+	return nil
+}
+
+func functionARN(account, logicalID string) string {
+	return "arn:aws:lambda:" + Region + ":" + account + ":function:" + functionName(logicalID)
 }
 
 func functionName(logicalID string) string {
 	return "asgdns-" + strings.TrimSuffix(logicalID, "Function")
-}
-
-// roleARN is the execution role SAM would create for a function.
-func roleARN(logicalID string) string {
-	return "arn:aws:iam::" + AppAccount + ":role/asgdns-" + logicalID + "Role"
 }
 
 var camel = regexp.MustCompile(`[A-Z][a-z]*`)
@@ -97,8 +150,16 @@ func functionDir(logicalID string) string {
 	return strings.ToLower(strings.Join(words, "-"))
 }
 
-// Start brings the stack up: named, the world, the functions (built or
-// reused), the state machine and the endpoint.
+// appParameters are the application stack's parameters (samconfig.toml's).
+func appParameters(asgNames []string) map[string]any {
+	return map[string]any{
+		"AsgNames": strings.Join(asgNames, ","), "SharedServicesAccountId": SharedAccount,
+		"ExternalId": ExternalID, "Zone": Zone, "DcInstanceIds": DC, "DcPlatform": "Linux", "CreatePtr": "true",
+	}
+}
+
+// Start brings the stack up: named, the world, each account's functions
+// (built or reused), state machine and rule, and the endpoint.
 func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
@@ -106,68 +167,115 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	if len(opts.ASGNames) == 0 {
 		return nil, errors.New("stack: no ASG names")
 	}
+	if len(opts.Accounts) == 0 {
+		opts.Accounts = []string{AppAccount}
+	}
+	if opts.StackName == "" {
+		opts.StackName = StackName
+	}
 	logs := opts.Log
 	if logs == nil {
 		logs = io.Discard
 	}
 	s = &Stack{}
+	var listener net.Listener
 	defer func() {
 		if err != nil {
+			if listener != nil {
+				listener.Close()
+			}
 			s.Close()
 		}
 	}()
 	if s.DNS, err = bind.Start(bind.Options{Zone: Zone, ReverseZones: []string{ReverseZone}}); err != nil {
 		return nil, err
 	}
-
-	listener, err := net.Listen("tcp", opts.Addr)
-	if err != nil {
+	if listener, err = net.Listen("tcp", opts.Addr); err != nil {
 		return nil, err
 	}
 	s.URL = "http://" + listener.Addr().String()
 
+	// The application template as each account deploys it.
 	template := filepath.Join(opts.RepoRoot, "template.yaml")
-	app, err := cloud.LoadAppStack(template, map[string]any{
-		"AsgNames": strings.Join(opts.ASGNames, ","), "SharedServicesAccountId": SharedAccount,
-		"ExternalId": ExternalID, "Zone": Zone, "DcInstanceIds": DC, "DcPlatform": "Linux", "CreatePtr": "true",
-	}, functionARN)
-	if err != nil {
-		listener.Close()
-		return nil, err
-	}
-	var trusted []string
-	for _, fn := range app.Functions {
-		if _, assumes := fn.Env["ASGDNS_ROLE_ARN"]; assumes {
-			trusted = append(trusted, roleARN(fn.LogicalID))
+	apps := make([]cloud.AppStack, len(opts.Accounts))
+	var trusted, tenantZones []string
+	for i, account := range opts.Accounts {
+		at := cloud.AppDeployment{Account: account, StackName: opts.StackName}
+		if apps[i], err = cloud.LoadAppStack(template, at, appParameters(opts.ASGNames),
+			func(id string) string { return functionARN(account, id) }); err != nil {
+			return nil, err
 		}
+		for _, fn := range apps[i].Functions {
+			if _, assumes := fn.Env["ASGDNS_ROLE_ARN"]; assumes {
+				trusted = append(trusted, fn.RoleARN)
+			}
+		}
+		tenantZones = append(tenantZones, account+":"+Zone)
 	}
-	s.Cloud, err = cloud.New(cloud.Options{
+
+	// The shared-services stack: one role and document per account.
+	shared := cloud.Options{
 		SharedServicesTemplate: filepath.Join(opts.RepoRoot, "shared-services", "template.yaml"),
-		TrustedRoleARNs:        trusted, ExternalID: ExternalID, DNSConfigPath: s.DNS.ConfigPath(),
+		TenantAccountIDs:       opts.Accounts, TenantZones: tenantZones,
+		TrustedRoleARNs: trusted, ExternalID: ExternalID, DNSConfigPath: s.DNS.ConfigPath(),
 		Log: slog.New(slog.NewTextHandler(logs, nil)),
-	})
-	if err != nil {
-		listener.Close()
+	}
+	if opts.TrustByOrganization {
+		shared.TrustedRoleARNs, shared.TrustedOrganizationID = nil, cloud.OrganizationID
+	}
+	if s.Cloud, err = cloud.New(shared); err != nil {
 		return nil, err
 	}
 	if err := s.Cloud.RegisterDC(DC, "Linux"); err != nil {
-		listener.Close()
 		return nil, err
 	}
-	if err := s.Cloud.AddCredentials(OperatorKeyID, OperatorSecret, "arn:aws:iam::"+AppAccount+":user/operator"); err != nil {
-		listener.Close()
+
+	keys := 0
+	for i, account := range opts.Accounts {
+		d, err := s.deploy(ctx, opts, account, apps[i], &keys, logs)
+		if d != nil && d.close != nil {
+			s.Deployments = append(s.Deployments, d) // for Close, even if it failed
+		}
+		if err != nil {
+			return nil, fmt.Errorf("stack: deployment in %s: %w", account, err)
+		}
+	}
+	primary := s.Deployments[0]
+	s.StateMachineARN, s.StepFunctions, s.Lambdas = primary.StateMachineARN, primary.StepFunctions, primary.Lambdas
+	s.Cloud.HandleTarget("AWSStepFunctions", s.stepFunctionsRouter())
+
+	s.server = &http.Server{Handler: s.Cloud.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.server.Serve(listener) }()
+	return s, nil
+}
+
+// deploy runs one account's deployment of the application template: its
+// operator, its functions with their roles' credentials and tags, its
+// state machine and its EventBridge rule.
+func (s *Stack) deploy(ctx context.Context, opts Options, account string, app cloud.AppStack, keys *int, logs io.Writer) (*Deployment, error) {
+	d := &Deployment{Account: account, StackName: opts.StackName, Roles: map[string]string{}, AccessKeys: map[string]string{},
+		OperatorKeyID: OperatorKeyID}
+	if account != AppAccount {
+		d.OperatorKeyID = "AKIAOPERATOR" + account
+	}
+	if err := s.Cloud.AddCredentials(d.OperatorKeyID, OperatorSecret, "arn:aws:iam::"+account+":user/operator"); err != nil {
 		return nil, err
 	}
 
 	// The functions: the real binaries, their configuration from the
-	// template, and credentials of their own roles. Only AWS_ENDPOINT_URL
-	// and the credentials differ from a deployment.
+	// template, and credentials of their own roles, tagged as SAM tags
+	// them. Only AWS_ENDPOINT_URL and the credentials differ from a
+	// deployment.
 	var fns []lambdahost.Function
-	for i, fn := range app.Functions {
-		keyID := fmt.Sprintf("AKIALOCALFUNCTION%03d", i)
-		secret := "local-secret-" + fn.LogicalID
-		if err := s.Cloud.AddCredentials(keyID, secret, roleARN(fn.LogicalID)); err != nil {
-			listener.Close()
+	for _, fn := range app.Functions {
+		keyID := fmt.Sprintf("AKIALOCALFUNCTION%03d", *keys)
+		*keys++
+		secret := "local-secret-" + account + "-" + fn.LogicalID
+		d.Roles[fn.LogicalID], d.AccessKeys[functionName(fn.LogicalID)] = fn.RoleARN, keyID
+		if err := s.Cloud.AddCredentials(keyID, secret, fn.RoleARN); err != nil {
+			return nil, err
+		}
+		if err := s.Cloud.TagRole(fn.RoleARN, fn.Tags); err != nil {
 			return nil, err
 		}
 		env := map[string]string{"AWS_ENDPOINT_URL": s.URL, "AWS_ACCESS_KEY_ID": keyID, "AWS_SECRET_ACCESS_KEY": secret}
@@ -179,13 +287,13 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 			Concurrency: 100, LogFormat: "JSON", Env: env, Logs: opts.FunctionLogs,
 		})
 	}
-	if s.Lambdas, err = lambdahost.New(lambdahost.Options{RepoRoot: opts.RepoRoot, Region: Region, AccountID: AppAccount,
+	var err error
+	if d.Lambdas, err = lambdahost.New(lambdahost.Options{RepoRoot: opts.RepoRoot, Region: Region, AccountID: account,
 		BuildLog: logs, Functions: fns}); err != nil {
-		listener.Close()
 		return nil, err
 	}
-	if err := s.Lambdas.Build(ctx); err != nil {
-		listener.Close()
+	if err := d.Lambdas.Build(ctx); err != nil {
+		d.Lambdas.Close()
 		return nil, err
 	}
 
@@ -193,54 +301,57 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	// deploys, its Lambda tasks invoking the hosted functions.
 	resources := asl.Resources{}
 	for _, fn := range app.Functions {
-		resources[functionARN(fn.LogicalID)] = s.invoker(functionName(fn.LogicalID))
+		resources[functionARN(account, fn.LogicalID)] = invoker(d.Lambdas, functionName(fn.LogicalID))
 	}
 	clock := asl.RealClock()
 	engine := asl.NewEngine(asl.Options{Clock: clock, Resources: resources})
-	if s.StepFunctions, err = stepfunctions.New(stepfunctions.Options{Engine: engine, Clock: clock, Region: Region, Account: AppAccount}); err != nil {
-		listener.Close()
+	if d.StepFunctions, err = stepfunctions.New(stepfunctions.Options{Engine: engine, Clock: clock, Region: Region, Account: account}); err != nil {
+		d.Lambdas.Close()
 		return nil, err
 	}
+	d.close = func() error { return errors.Join(d.StepFunctions.Close(), d.Lambdas.Close()) }
 	definition, err := os.ReadFile(filepath.Join(opts.RepoRoot, app.DefinitionURI))
 	if err != nil {
-		listener.Close()
-		return nil, err
+		return d, err
 	}
-	s.StateMachineARN, err = s.StepFunctions.AddStateMachine(StateMachineName, definition, app.Substitutions,
-		"arn:aws:iam::"+AppAccount+":role/asgdns-"+app.StateMachine+"Role")
+	d.StateMachineARN, err = d.StepFunctions.AddStateMachine(StateMachineName, definition, app.Substitutions,
+		"arn:aws:iam::"+account+":role/"+cloud.GeneratedRoleName(opts.StackName, app.StateMachine+"Role"))
 	if err != nil {
-		listener.Close()
-		return nil, err
+		return d, err
 	}
-	s.Cloud.HandleTarget("AWSStepFunctions", s.StepFunctions)
 
-	// The EventBridge rule the template deploys, targeting the state
-	// machine: each matching event starts an execution with the event as
-	// its input, as EventBridge does.
-	rule, err := cloud.LoadRule(template, opts.ASGNames)
+	// The EventBridge rule the template deploys, on the account's bus,
+	// targeting the state machine: each matching event starts an execution
+	// with the event as its input, as EventBridge does.
+	rule, err := cloud.LoadRule(filepath.Join(opts.RepoRoot, "template.yaml"), opts.ASGNames)
 	if err != nil {
-		listener.Close()
-		return nil, err
+		return d, err
 	}
+	rule.Account = account
 	rule.Target = func(ctx context.Context, event json.RawMessage) error {
-		_, err := s.StepFunctions.Start(ctx, s.StateMachineARN, "", string(event))
+		_, err := d.StepFunctions.Start(ctx, d.StateMachineARN, "", string(event))
 		return err
 	}
-	if err := s.Cloud.OnEvent(rule); err != nil {
-		listener.Close()
-		return nil, err
-	}
+	return d, s.Cloud.OnEvent(rule)
+}
 
-	s.server = &http.Server{Handler: s.Cloud.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.server.Serve(listener) }()
-	return s, nil
+// stepFunctionsRouter serves each account's Step Functions calls from its
+// own deployment's service (the primary's for accounts without one).
+func (s *Stack) stepFunctionsRouter() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := s.Deployments[0]
+		if caller, ok := cloud.CallerFrom(r.Context()); ok && s.Deployment(caller.Account) != nil {
+			d = s.Deployment(caller.Account)
+		}
+		d.StepFunctions.ServeHTTP(w, r)
+	})
 }
 
 // invoker runs a Task on a hosted function; a function error keeps its
 // name and the error document Lambda reports as the Cause.
-func (s *Stack) invoker(name string) asl.Handler {
+func invoker(host *lambdahost.Host, name string) asl.Handler {
 	return func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
-		out, err := s.Lambdas.Invoke(ctx, name, in)
+		out, err := host.Invoke(ctx, name, in)
 		var named interface {
 			ErrorName() string
 			ErrorCause() string
@@ -270,11 +381,8 @@ func (s *Stack) Close() error {
 		errs = append(errs, s.server.Shutdown(ctx))
 		cancel()
 	}
-	if s.StepFunctions != nil {
-		errs = append(errs, s.StepFunctions.Close())
-	}
-	if s.Lambdas != nil {
-		errs = append(errs, s.Lambdas.Close())
+	for _, d := range s.Deployments {
+		errs = append(errs, d.close())
 	}
 	if s.Cloud != nil {
 		errs = append(errs, s.Cloud.Close())

@@ -93,8 +93,10 @@ func TestFunctionsRunUnchanged(t *testing.T) {
 		cfg := h.cfg.Copy()
 		cfg.Credentials = credentials.NewStaticCredentialsProvider(list[0].env["AWS_ACCESS_KEY_ID"], list[0].env["AWS_SECRET_ACCESS_KEY"], "")
 		who, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		if err != nil || aws.ToString(who.Account) != AppAccount || !strings.Contains(aws.ToString(who.Arn), ":assumed-role/asgdns-"+fn.logicalID+"Role/") {
-			t.Errorf("%s: its credentials are %v (%v), want a session of its own role asgdns-%sRole in %s", name, who, err, fn.logicalID, AppAccount)
+		role := h.s.FunctionRoleARN(fn.logicalID)
+		roleName := role[strings.LastIndex(role, "/")+1:]
+		if err != nil || aws.ToString(who.Account) != AppAccount || !strings.Contains(aws.ToString(who.Arn), ":assumed-role/"+roleName+"/") {
+			t.Errorf("%s: its credentials are %v (%v), want a session of its own role %s", name, who, err, role)
 		}
 	}
 	if t.Failed() {
