@@ -295,10 +295,10 @@ func failure(cmd *workflow.CommandResult, o observation) error {
 	p.Fix = logs + ", fix what the DNS command reported, then replay the execution"
 	if result != nil {
 		switch result.Outcome {
-		case "conflict":
+		case workflow.OutcomeConflict:
 			p.Fix = "the name holds records asgdns did not write for this instance and nothing was changed: " +
 				"remove them (if their owner agrees) or change the hostname template, then replay the execution"
-		case "zone-not-allowed":
+		case workflow.OutcomeZoneNotAllowed:
 			p.Fix = "add <application account>:<zone> to the shared-services stack's TenantZones parameter, " +
 				"or set a zone this account is allowed, then replay the execution"
 		}
