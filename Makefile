@@ -3,7 +3,7 @@
 # The workspace root is not a Go module, so `go test ./...` here would match
 # nothing: every target loops over the modules in go.work instead.
 
-FUNCTIONS := describe-instance assume-role send-command wait-for-command complete-lifecycle
+FUNCTIONS := describe-instance assume-role send-command wait-for-command complete-lifecycle hold-instance
 MODULES   := workflow $(addprefix functions/,$(FUNCTIONS)) shared-services statemachine asl cmd/asgdns local/lambdahost local/cloud local/stepfunctions local/stack
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -22,7 +22,7 @@ endef
 
 .PHONY: help build test cover lint bench fuzz sizes clean \
 	build-DescribeInstanceFunction build-AssumeRoleFunction build-SendCommandFunction \
-	build-WaitForCommandFunction build-CompleteLifecycleFunction
+	build-WaitForCommandFunction build-CompleteLifecycleFunction build-HoldInstanceFunction
 
 help:
 	@echo "make test    - unit tests (race detector) in every module"
@@ -46,6 +46,8 @@ build-WaitForCommandFunction:
 	$(call lambda,wait-for-command,$(ARTIFACTS_DIR))
 build-CompleteLifecycleFunction:
 	$(call lambda,complete-lifecycle,$(ARTIFACTS_DIR))
+build-HoldInstanceFunction:
+	$(call lambda,hold-instance,$(ARTIFACTS_DIR))
 
 build:
 	@set -e; for f in $(FUNCTIONS); do echo "build $$f"; ($(call lambda,$$f,$(CURDIR)/build/$$f)); done

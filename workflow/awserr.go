@@ -138,6 +138,8 @@ func Routed(err error) string {
 		return "CommandRejected"
 	case *CommandFailed:
 		return "CommandFailed"
+	case *Conflict:
+		return "Conflict"
 	case *Throttled:
 		return "Throttled"
 	case *Unavailable:

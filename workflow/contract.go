@@ -9,6 +9,8 @@
 //	  "session":    AssumeRole's SessionResult,
 //	  "command":    SendCommand's CommandResult,
 //	  "invocation": WaitForCommand's InvocationResult,
+//	  "commandError": the transient error the hold loop is retrying,
+//	  "hold":       HoldInstance's HoldResult, while the instance is held,
 //	  "error":      what a Catch recorded, when something failed,
 //	  "lifecycle":  CompleteLifecycle's LifecycleResult }
 //
@@ -70,10 +72,19 @@ type InstanceLaunchDetail struct {
 // $$.Execution.Name), which names sessions and commands for traceability.
 type Request struct {
 	Execution string `json:"execution"`
-	// RetryCount is the Task's own retry count ($$.State.RetryCount), so a
-	// retried SendCommand can move on to the next DC.
-	RetryCount int   `json:"retryCount,omitempty"`
-	State      State `json:"state"`
+	State     State  `json:"state"`
+	// Backoff is the hold loop's schedule, declared in the ASL's Hold
+	// instance state; only HoldInstance reads it.
+	Backoff *Backoff `json:"backoff,omitempty"`
+}
+
+// Backoff is a growing, jittered wait: the n-th wait is drawn from
+// [d/2, d] with d = min(FirstSeconds × Rate^(n-1), MaxSeconds) ("equal
+// jitter": spread out, yet never shorter than half the schedule).
+type Backoff struct {
+	FirstSeconds int     `json:"firstSeconds"`
+	Rate         float64 `json:"rate"`
+	MaxSeconds   int     `json:"maxSeconds"`
 }
 
 // State is the state document: the event plus each step's result.
@@ -83,8 +94,24 @@ type State struct {
 	Session    *SessionResult    `json:"session,omitempty"`
 	Command    *CommandResult    `json:"command,omitempty"`
 	Invocation *InvocationResult `json:"invocation,omitempty"`
-	Error      *CaughtError      `json:"error,omitempty"`
-	Lifecycle  *LifecycleResult  `json:"lifecycle,omitempty"`
+	// CommandError is the transient error the hold loop is retrying (or,
+	// once the hold budget is spent, the one the instance is released for).
+	CommandError *CaughtError     `json:"commandError,omitempty"`
+	Hold         *HoldResult      `json:"hold,omitempty"`
+	Error        *CaughtError     `json:"error,omitempty"`
+	Lifecycle    *LifecycleResult `json:"lifecycle,omitempty"`
+}
+
+// Failure is what the DNS work failed with, if it failed: a terminal error,
+// or the transient one the hold budget ran out on.
+func (s State) Failure() *CaughtError {
+	if s.Error != nil {
+		return s.Error
+	}
+	if s.Hold != nil && s.Hold.Expired {
+		return s.CommandError
+	}
+	return nil
 }
 
 // Action is what the workflow does with DNS for an event.
@@ -132,6 +159,9 @@ type InstanceResult struct {
 	IPv6      string `json:"ipv6,omitempty"`
 	AZ        string `json:"availabilityZone,omitempty"`
 	State     string `json:"state,omitempty"`
+	// LifecycleState is where a launching instance stands in its group
+	// (Pending:Wait, InService, Terminating, …, or "not in any group").
+	LifecycleState string `json:"lifecycleState,omitempty"`
 	// Record and Target are set when there is DNS work to do.
 	Record *Record `json:"record,omitempty"`
 	Target *Target `json:"target,omitempty"`
@@ -170,13 +200,42 @@ type SessionResult struct {
 
 // CommandResult is SendCommand's output ($.command).
 type CommandResult struct {
-	CommandID    string    `json:"commandId"`
-	DCInstanceID string    `json:"dcInstanceId"`
-	Step         string    `json:"step"`
-	DocumentName string    `json:"documentName"`
-	Action       Action    `json:"action"`
-	Attempt      int       `json:"attempt"`
-	SentAt       time.Time `json:"sentAt"`
+	CommandID    string `json:"commandId"`
+	DCInstanceID string `json:"dcInstanceId"`
+	Step         string `json:"step"`
+	DocumentName string `json:"documentName"`
+	Action       Action `json:"action"`
+	// Attempt counts the DCs tried so far in this execution, this one
+	// included: each command sent, and each DC skipped as not online.
+	// The next try starts at the next DC in the list.
+	Attempt int `json:"attempt"`
+	// Skipped lists the DCs passed over this time because SSM did not
+	// have them online.
+	Skipped []string  `json:"skipped,omitempty"`
+	SentAt  time.Time `json:"sentAt"`
+}
+
+// HoldResult is HoldInstance's output ($.hold): how long the instance has
+// been held for transient failures, the heartbeat that keeps it held, and
+// how long to back off before trying again — or that the hold budget is
+// spent.
+type HoldResult struct {
+	// Holds counts the hold loop's rounds in this execution.
+	Holds int `json:"holds"`
+	// Since is when the first hold began; the budget is measured from it.
+	Since         time.Time `json:"since"`
+	HeldSeconds   int       `json:"heldSeconds"`
+	BudgetSeconds int       `json:"budgetSeconds"`
+	// Expired is true once the budget is spent: the instance is released
+	// with the configured failure result.
+	Expired bool `json:"expired"`
+	// WaitSeconds is the Back off state's wait before trying again.
+	WaitSeconds int `json:"waitSeconds,omitempty"`
+	// Heartbeat says what became of the lifecycle heartbeat: recorded,
+	// none (no lifecycle action waits), or gone (the action ended).
+	Heartbeat string `json:"heartbeat"`
+	// Retrying names the transient error being retried.
+	Retrying string `json:"retrying,omitempty"`
 }
 
 // InvocationResult is WaitForCommand's output ($.invocation).

@@ -115,6 +115,9 @@ func DocumentParameters(action Action, inst *InstanceResult) (map[string][]strin
 	return params, nil
 }
 
+// ValidIPv4 reports whether ip is an IPv4 address the document accepts.
+func ValidIPv4(ip string) bool { return compiledParamPatterns[ParamIPv4].MatchString(ip) && ip != "" }
+
 // The DNS command's outcomes. Exit 0: Created, Unchanged, Replaced, Deleted,
 // Absent. Exit 10, every instance would fail the same way: Invalid,
 // ZoneNotAllowed. Exit 20: DNSError. Exit 30, the name holds data this
@@ -142,6 +145,16 @@ var (
 	PTRStates   = []string{"off", "written", "unchanged", "removed", "none", "no-zone", "foreign", "refused", "error"}
 	PTRWarnings = []string{"foreign", "refused", "error"}
 )
+
+// RefusingRcodes are the dns-error codes that mean the DNS server will not
+// take asgdns's update at all — a TSIG key, an update policy, a zone the
+// server is not primary for: every instance would fail the same way
+// (RFC 2136 §2.2 and RFC 8945 §5.3 codes; PermissionDenied is the Windows
+// step's DnsServer module saying the same, as is Win32 9005,
+// DNS_ERROR_RCODE_REFUSED). Anything else (SERVFAIL,
+// TIMEOUT, UNREACHABLE, ERROR, …) may pass: the instance is held and tried
+// again.
+var RefusingRcodes = []string{"REFUSED", "NOTAUTH", "NOTZONE", "NOTIMP", "FORMERR", "BADKEY", "BADSIG", "BADTIME", "PermissionDenied", "9005"}
 
 var (
 	fqdnPattern = regexp.MustCompile(ParamPatterns[ParamZone])

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -12,9 +13,11 @@ import (
 // Handlers return them unwrapped (a fmt.Errorf("%w") at the top would turn the
 // name into "wrapError").
 //
-// Terminal: InvalidEvent, InvalidConfig, InvalidHostname, InstanceNotFound,
-// AccessDenied, CommandRejected, CommandFailed.
-// Transient (the ASL retries them with backoff): Throttled, Unavailable.
+// Transient (the instance is held and the work retried with backoff, DESIGN
+// §7): Throttled, Unavailable, CommandFailed.
+// Terminal (every instance would fail the same way, or there is nothing to
+// hold for): InvalidEvent, InvalidConfig, InvalidHostname, InstanceNotFound,
+// AccessDenied, CommandRejected, Conflict.
 
 // Problem is what every routed error carries: which field or operation went
 // wrong, the offending value, and what the operator should do about it.
@@ -94,9 +97,15 @@ type AccessDenied struct{ Problem }
 // platform). Terminal: nothing ran.
 type CommandRejected struct{ Problem }
 
-// CommandFailed: the DNS command ran on the DC and failed. Terminal for this
-// attempt; the ASL may re-send it to the next DC.
+// CommandFailed: the DNS command ran on the DC and failed without a verdict
+// naming the cause (it crashed, timed out, printed no result). Transient:
+// the next try goes to the next DC.
 type CommandFailed struct{ Problem }
+
+// Conflict: the name holds records asgdns did not write for this instance
+// (another owner's marker, SPF, a CNAME, …); nothing was changed. Terminal:
+// a person decides whose name it is.
+type Conflict struct{ Problem }
 
 // Throttled: an AWS API throttled us. Transient.
 type Throttled struct{ Problem }
@@ -109,9 +118,15 @@ type Unavailable struct{ Problem }
 // checks against the ASL.
 var ErrorNames = []string{
 	"InvalidEvent", "InvalidConfig", "InvalidHostname", "InstanceNotFound",
-	"AccessDenied", "CommandRejected", "CommandFailed",
-	"Throttled", "Unavailable",
+	"AccessDenied", "CommandRejected", "Conflict",
+	"Throttled", "Unavailable", "CommandFailed",
 }
 
-// Transient reports whether the named error is worth retrying.
-func Transient(name string) bool { return name == "Throttled" || name == "Unavailable" }
+// TransientErrors are the errors that hold the instance: the state machine
+// catches them into its hold loop (heartbeat, back off, try again on the
+// next DC) until the hold budget is spent. States.Timeout is a Task that
+// ran out of time. A test checks the ASL's catchers name exactly these.
+var TransientErrors = []string{"Throttled", "Unavailable", "CommandFailed", "States.Timeout"}
+
+// Transient reports whether the named error holds the instance.
+func Transient(name string) bool { return slices.Contains(TransientErrors, name) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // Detail types and values from the Auto Scaling event reference.
@@ -42,6 +43,23 @@ type Plan struct {
 	Metadata string
 }
 
+// HookNames are asgdns's own lifecycle hooks. Other teams' hooks on the
+// same ASG raise the same events; the workflow never touches them.
+type HookNames []string
+
+// Owns reports whether name is one of asgdns's hooks.
+func (h HookNames) Owns(name string) bool {
+	for _, n := range h {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidHookName reports whether name can be a lifecycle hook's name.
+func ValidHookName(name string) bool { return hookNamePattern.MatchString(name) }
+
 // Complete reports whether a lifecycle action waits for completion.
 func (p Plan) Complete() bool { return p.Token != "" }
 
@@ -59,8 +77,10 @@ func ParseEvent(data []byte) (Event, error) {
 // PlanFor validates an event and decides what the workflow does with it, as
 // DESIGN §3 lays out. Events from another source or with broken fields are
 // InvalidEvent; well-formed Auto Scaling events asgdns does not handle (the
-// test notification, other detail types) get Action none and a reason.
-func PlanFor(e Event) (Plan, error) {
+// test notification, other detail types, a lifecycle action of a hook that
+// is not one of hooks) get Action none and a reason. A foreign hook's plan
+// carries no token, so nothing downstream can heartbeat or complete it.
+func PlanFor(e Event, hooks HookNames) (Plan, error) {
 	if e.Source != SourceAutoScaling {
 		return Plan{}, invalidEvent("source", e.Source, "is not "+SourceAutoScaling,
 			"route only Auto Scaling lifecycle events to this state machine")
@@ -82,7 +102,13 @@ func PlanFor(e Event) (Plan, error) {
 	}
 	switch e.DetailType {
 	case DetailTypeLaunchAction, DetailTypeTermAction:
-		return planLifecycleAction(e)
+		p, err := planLifecycleAction(e)
+		if err == nil && !hooks.Owns(p.HookName) {
+			return Plan{Action: ActionNone, Transition: p.Transition, InstanceID: p.InstanceID, ASG: p.ASG, HookName: p.HookName,
+				Reason: fmt.Sprintf("lifecycle hook %q is not one of asgdns's (%s): another team's hook, left untouched",
+					p.HookName, strings.Join(hooks, ", "))}, nil
+		}
+		return p, err
 	case DetailTypeLaunchSuccess:
 		return planLaunchSuccessful(e)
 	case "":
@@ -205,4 +231,13 @@ func DecodeRequest(data []byte) (Request, error) {
 			`pass {"execution.$": "$$.Execution.Name", "state.$": "$"} as the Task's Payload`)
 	}
 	return r, nil
+}
+
+// LeavingGroup reports whether an instance's Auto Scaling lifecycle state
+// (autoscaling:DescribeAutoScalingInstances; found is false when no group
+// lists the instance) means it is gone or on its way out: Terminating*,
+// Terminated, Warmed:Terminat*, Detaching, Detached. Registering such an
+// instance would leave a record for an instance that is not there.
+func LeavingGroup(state string, found bool) bool {
+	return !found || strings.Contains(state, "Terminat") || strings.HasPrefix(state, "Detach")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 )
 
@@ -17,17 +18,32 @@ import (
 // AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, profiles). It does no
 // network I/O: credentials are resolved on first use.
 //
-// Unless AWS_MAX_ATTEMPTS says otherwise, the SDK tries a call at most twice:
-// one quick retry absorbs a dropped connection, while sustained throttling
-// or an outage surfaces as Throttled / Unavailable so the ASL's declared
-// backoff handles it where operators can see it.
+// The SDK clients retry in adaptive mode (a client-side token bucket that
+// slows every call of the function down when the service throttles, on top
+// of the standard exponential backoff with jitter), bounded at SDKAttempts
+// per call: a short burst of throttling is absorbed inside the Lambda,
+// while sustained throttling or an outage surfaces as Throttled /
+// Unavailable so the ASL's declared backoff and hold loop handle it where
+// operators can see it. AWS_MAX_ATTEMPTS / AWS_RETRY_MODE still override.
+// (aws-sdk-go-v2 aws/retry: NewAdaptiveMode, "adaptive" retry mode.)
 func AWSConfig(ctx context.Context) (aws.Config, error) {
 	var opts []func(*awsconfig.LoadOptions) error
-	if _, set := os.LookupEnv("AWS_MAX_ATTEMPTS"); !set {
-		opts = append(opts, awsconfig.WithRetryMaxAttempts(2))
+	_, attemptsSet := os.LookupEnv("AWS_MAX_ATTEMPTS")
+	_, modeSet := os.LookupEnv("AWS_RETRY_MODE")
+	if !attemptsSet && !modeSet {
+		opts = append(opts, awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+				o.StandardOptions = append(o.StandardOptions, func(s *retry.StandardOptions) { s.MaxAttempts = SDKAttempts })
+			})
+		}))
 	}
 	return awsconfig.LoadDefaultConfig(ctx, opts...)
 }
+
+// SDKAttempts bounds the attempts of one AWS call inside a Lambda: enough
+// to ride out a throttled second, few enough that the call ends well
+// inside the function's timeout.
+const SDKAttempts = 3
 
 // Headroom is kept back from the Lambda deadline so a slow AWS call ends as a
 // routed Unavailable error rather than the runtime killing the function

@@ -270,7 +270,7 @@ func (d *demo) finished(ctx context.Context) ([]run, error) {
 		r := run{arn: aws.ToString(x.ExecutionArn), name: aws.ToString(x.Name), status: x.Status, error: aws.ToString(desc.Error), cause: aws.ToString(desc.Cause),
 			took: aws.ToTime(desc.StopDate).Sub(aws.ToTime(desc.StartDate))}
 		if e, err := workflow.ParseEvent([]byte(aws.ToString(desc.Input))); err == nil {
-			if p, err := workflow.PlanFor(e); err == nil {
+			if p, err := operate.DescribeEvent(e); err == nil {
 				r.instance, r.transition = p.InstanceID, string(p.Transition)
 			}
 		}

@@ -21,7 +21,11 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		h := &complete.Handler{AutoScaling: autoscaling.NewFromConfig(cfg), OnFailure: onFailure, Log: log}
+		hooks, err := config.LoadHookNames(os.LookupEnv)
+		if err != nil {
+			return nil, err
+		}
+		h := &complete.Handler{AutoScaling: autoscaling.NewFromConfig(cfg), OnFailure: onFailure, Hooks: hooks, Log: log}
 		return h.Handle, nil
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/asgdns/asgdns/functions/describe-instance/describe"
@@ -21,7 +22,11 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		h := &describe.Handler{EC2: ec2.NewFromConfig(cfg), Defaults: defaults, Log: log}
+		hooks, err := config.LoadHookNames(os.LookupEnv)
+		if err != nil {
+			return nil, err
+		}
+		h := &describe.Handler{EC2: ec2.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), Defaults: defaults, Hooks: hooks, Log: log}
 		return h.Handle, nil
 	})
 }

@@ -29,12 +29,16 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
+		hooks, err := config.LoadHookNames(os.LookupEnv)
+		if err != nil {
+			return nil, err
+		}
 		// The SSM client is built with the function's own credentials; each
 		// call swaps in the shared-services session for its instance and
 		// execution. Heartbeats go to the application account's hook.
 		roles := crossaccount.New(sts.NewFromConfig(cfg), session)
 		h := &wait.Handler{
-			SSM: ssm.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), Credentials: roles.For, Budget: budget,
+			SSM: ssm.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), Credentials: roles.For, Budget: budget, Hooks: hooks,
 			Now: time.Now, Sleep: wait.Sleep, Log: log,
 		}
 		return h.Handle, nil

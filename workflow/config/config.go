@@ -31,11 +31,13 @@ const (
 	EnvRoleARN          = "ASGDNS_ROLE_ARN"
 	EnvExternalID       = "ASGDNS_EXTERNAL_ID"
 	EnvOnFailure        = "ASGDNS_ON_FAILURE"
+	EnvSharedHostname   = "ASGDNS_SHARED_HOSTNAME"
+	EnvHookNames        = "ASGDNS_HOOK_NAMES"
 )
 
 // Defaults for settings the stack may leave out.
 const (
-	DefaultHostnameTemplate = "{asg}-{instance-id}"
+	DefaultHostnameTemplate = "{asg-label}-{instance-id}"
 	DefaultTTL              = 300
 	DefaultDocumentName     = "asgdns-dns-record"
 	DefaultDCPlatform       = PlatformWindows
@@ -72,6 +74,10 @@ type Settings struct {
 	DCPlatform       string
 	DocumentName     string
 	OnFailure        workflow.FailurePolicy
+	// SharedHostname is the operator saying a template that does not hold
+	// the instance id is meant to give every instance the same name. Only
+	// the first instance gets it; the others end FAILED with a conflict.
+	SharedHostname bool
 }
 
 // Session is what the cross-account functions need to assume the
@@ -117,6 +123,11 @@ func Load(env Lookup) (Settings, error) {
 			return Settings{}, envError(EnvPTR, v, "is not true or false")
 		}
 	}
+	if v, ok := env(EnvSharedHostname); ok && v != "" {
+		if s.SharedHostname, err = strconv.ParseBool(v); err != nil {
+			return Settings{}, envError(EnvSharedHostname, v, "is not true or false")
+		}
+	}
 	if v, ok := env(EnvDCPlatform); ok && v != "" {
 		s.DCPlatform = v
 	}
@@ -143,6 +154,25 @@ func LoadOnFailure(env Lookup) (workflow.FailurePolicy, error) {
 		return "", envError(EnvOnFailure, v, err.Error())
 	}
 	return workflow.FailurePolicy(v), nil
+}
+
+// DefaultHookNames are the lifecycle hooks template.yaml creates.
+const DefaultHookNames = "asgdns-launch,asgdns-terminate"
+
+// LoadHookNames reads the names of asgdns's own lifecycle hooks: the only
+// hooks the workflow ever heartbeats or completes.
+func LoadHookNames(env Lookup) (workflow.HookNames, error) {
+	v, ok := env(EnvHookNames)
+	if !ok || strings.TrimSpace(v) == "" {
+		v = DefaultHookNames
+	}
+	names := workflow.HookNames(splitList(v))
+	for _, n := range names {
+		if !workflow.ValidHookName(n) {
+			return nil, envError(EnvHookNames, n, "is not a lifecycle hook name (1-255 of A-Z a-z 0-9 _ - /)")
+		}
+	}
+	return names, nil
 }
 
 // LoadSession reads the shared-services role settings.
@@ -180,6 +210,7 @@ var envFor = map[string]string{
 	"dcPlatform":       EnvDCPlatform,
 	"documentName":     EnvDocumentName,
 	"onFailure":        EnvOnFailure,
+	"sharedHostname":   EnvSharedHostname,
 }
 
 // perDeployment are keys an operator might try in metadata that asgdns
@@ -246,6 +277,8 @@ func (s Settings) WithMetadata(asg, metadata string) (Settings, error) {
 			err = decodeStrict(v, &out.DocumentName)
 		case "onFailure":
 			err = decodeStrict(v, &out.OnFailure)
+		case "sharedHostname":
+			err = decodeStrict(v, &out.SharedHostname)
 		}
 		if err != nil {
 			return Settings{}, configError(where(k), string(v), "has the wrong type: "+err.Error(),
@@ -265,9 +298,16 @@ func (s *Settings) validate(where func(key string) string) error {
 		return configError(where("zone"), s.Zone, err.Error(), "use a domain name such as corp.example.com")
 	}
 	s.Zone = zone
-	if _, err := ParseTemplate(s.HostnameTemplate); err != nil {
+	t, err := ParseTemplate(s.HostnameTemplate)
+	if err != nil {
 		return configError(where("hostnameTemplate"), s.HostnameTemplate, err.Error(),
 			"use lower-case letters, digits, hyphens and the placeholders "+strings.Join(placeholderNames(), " "))
+	}
+	if !t.UniquePerInstance() && !s.SharedHostname {
+		// Every instance after the first would find the name taken.
+		return configError(where("hostnameTemplate"), s.HostnameTemplate,
+			"gives every instance of the ASG the same name: it holds none of {instance-id} {id} {short-id}",
+			"add one of them, e.g. {asg-label}-{short-id}; or set sharedHostname true if one name for the first instance is really meant")
 	}
 	if s.TTL < minTTL || s.TTL > maxTTL {
 		return configError(where("ttl"), strconv.Itoa(s.TTL), fmt.Sprintf("is outside %d-%d seconds", minTTL, maxTTL),

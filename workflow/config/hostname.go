@@ -15,10 +15,14 @@ import (
 // also the SSM document's allowedPattern for the hostname.
 var labelPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
+// maxLabel is the longest a DNS label may be (RFC 1035 §2.3.4).
+const maxLabel = 63
+
 // placeholders maps template placeholders to what they read from the
 // instance; {tag:KEY} is handled separately.
 var placeholders = map[string]func(Instance) string{
 	"asg":         func(i Instance) string { return i.ASG },
+	"asg-label":   func(i Instance) string { return asgLabel(i.ASG) },
 	"instance-id": func(i Instance) string { return i.ID },
 	"id":          func(i Instance) string { return strings.TrimPrefix(i.ID, "i-") },
 	"short-id":    func(i Instance) string { id := strings.TrimPrefix(i.ID, "i-"); return id[max(0, len(id)-8):] },
@@ -103,15 +107,43 @@ func ParseTemplate(src string) (Template, error) {
 
 func isLDH(r rune) bool { return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' }
 
+// asgLabel is an ASG name as label text: lower-cased, every run of
+// characters a label cannot hold ("_", ".", spaces, …) made one "-", and no
+// "-" at either end. Many real ASG names are not labels (EKS node groups
+// "eks-ng_web-…", Elastic Beanstalk "awseb-e-….AWSEBAutoScalingGroup-…"), so
+// the default template uses this rather than {asg}. Two ASGs may map to the
+// same text; a template that also holds the instance id stays unique.
+func asgLabel(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range asciiLower(name) {
+		if isLDH(r) && r != '-' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	return b.String()
+}
+
 // Render applies the template to an instance. Values are lower-cased (DNS is
 // case-insensitive); any other character a label cannot hold is an
 // InvalidHostname naming where it came from. Nothing is silently replaced,
 // so two instances can never collapse onto one name by sanitising.
 func (t Template) Render(inst Instance) (string, error) {
 	var b strings.Builder
+	room := t.roomForASGLabel(inst)
 	for _, p := range t.parts {
 		var value, source string
 		switch {
+		case p.name == "asg-label":
+			// Cut to what the label has room for, never ending in "-".
+			label := asgLabel(inst.ASG)
+			value, source = strings.TrimRight(label[:min(room, len(label))], "-"), "{asg-label}"
 		case p.name != "":
 			value, source = placeholders[p.name](inst), "{"+p.name+"}"
 		case p.tag != "":
@@ -141,6 +173,41 @@ func (t Template) Render(inst Instance) (string, error) {
 			"shorten the template, e.g. {asg}-{short-id}, or change the values it uses")
 	}
 	return label, nil
+}
+
+// roomForASGLabel is how many characters {asg-label} may take (each use
+// of it) so the label fits 63: whatever the rest of the template leaves.
+func (t Template) roomForASGLabel(inst Instance) int {
+	rest, uses := 0, 0
+	for _, p := range t.parts {
+		switch {
+		case p.name == "asg-label":
+			uses++
+		case p.name != "":
+			rest += len(placeholders[p.name](inst))
+		case p.tag != "":
+			rest += len(inst.Tags[p.tag])
+		default:
+			rest += len(p.literal)
+		}
+	}
+	if uses == 0 {
+		return 0
+	}
+	return max(maxLabel-rest, 0) / uses
+}
+
+// UniquePerInstance reports whether the template holds the instance id (or
+// a part of it), so two instances can never be given the same name.
+// {short-id} is the id's last 8 hex digits: unique among the instances an
+// ASG runs at once in practice, though not in principle.
+func (t Template) UniquePerInstance() bool {
+	for _, p := range t.parts {
+		if p.name == "instance-id" || p.name == "id" || p.name == "short-id" {
+			return true
+		}
+	}
+	return false
 }
 
 // UsesLiveFacts reports whether the template reads anything only a live
@@ -216,6 +283,23 @@ func (s Settings) Record(inst Instance) (workflow.Record, error) {
 		return workflow.Record{}, hostnameError("fqdn", fqdn, "is longer than 253 characters", "use a shorter template or zone")
 	}
 	return workflow.Record{Hostname: host, Zone: zone, FQDN: fqdn, TTL: s.TTL, PTR: s.PTR}, nil
+}
+
+// CheckRecord checks a record that comes from an execution's state rather
+// than from Record (a replay carries the record its failed execution was
+// removing): a valid label, zone, FQDN, TTL, consistent with each other.
+func CheckRecord(r workflow.Record) error {
+	zone, err := NormalizeZone(r.Zone)
+	switch {
+	case err != nil:
+		return hostnameError("state.instance.record.zone", r.Zone, err.Error(), "replay the original event")
+	case zone != r.Zone || !labelPattern.MatchString(r.Hostname) || r.FQDN != r.Hostname+"."+r.Zone || len(r.FQDN) > workflow.MaxFQDN:
+		return hostnameError("state.instance.record", r.FQDN, "is not a hostname, zone and FQDN that belong together",
+			"replay the original event")
+	case r.TTL < minTTL || r.TTL > maxTTL:
+		return hostnameError("state.instance.record.ttl", strconv.Itoa(r.TTL), "is out of range", "replay the original event")
+	}
+	return nil
 }
 
 func hostnameError(field, value, reason, fix string) error {

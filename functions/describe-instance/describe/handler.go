@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
@@ -23,11 +24,22 @@ type ec2API interface {
 
 var _ ec2API = (*ec2.Client)(nil)
 
+// autoScalingAPI reads where the instance stands in its group.
+type autoScalingAPI interface {
+	DescribeAutoScalingInstances(ctx context.Context, params *autoscaling.DescribeAutoScalingInstancesInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error)
+}
+
+var _ autoScalingAPI = (*autoscaling.Client)(nil)
+
 // Handler is the DescribeInstance step.
 type Handler struct {
-	EC2      ec2API
+	EC2         ec2API
+	AutoScaling autoScalingAPI
 	Defaults config.Settings
-	Log      *slog.Logger
+	// Hooks are asgdns's own lifecycle hooks; any other hook's action is
+	// left untouched.
+	Hooks workflow.HookNames
+	Log   *slog.Logger
 }
 
 // gone are the instance states in which there is nothing left to register.
@@ -41,7 +53,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Instanc
 		h.Log.ErrorContext(ctx, "invalid input", slog.Any("error", err))
 		return nil, err
 	}
-	plan, err := workflow.PlanFor(req.State.Event)
+	plan, err := workflow.PlanFor(req.State.Event, h.Hooks)
 	if err != nil {
 		h.Log.ErrorContext(ctx, "invalid event", slog.String("execution", req.Execution), slog.Any("error", err))
 		return nil, err
@@ -66,6 +78,21 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Instanc
 
 	ctx, cancel := workflow.WithHeadroom(ctx)
 	defer cancel()
+	if plan.Action == workflow.ActionRegister {
+		leaving, err := h.leaving(ctx, res)
+		if err != nil {
+			log.ErrorContext(ctx, "describe auto scaling instance failed", slog.Any("error", err))
+			return nil, err
+		}
+		if leaving {
+			return h.launchOutlived(ctx, log, res, req.State, settings)
+		}
+	}
+	if plan.Action == workflow.ActionDeregister {
+		if kept, ok := keptRecord(req.State); ok {
+			return h.deregisterKept(ctx, log, res, settings, kept)
+		}
+	}
 	inst, err := h.describe(ctx, plan.InstanceID)
 	var notFound *workflow.InstanceNotFound
 	if errors.As(err, &notFound) && plan.Action == workflow.ActionDeregister {
@@ -114,6 +141,70 @@ func (h *Handler) setRecord(res *workflow.InstanceResult, settings config.Settin
 	res.Target = &workflow.Target{
 		DCInstanceIDs: settings.DCInstanceIDs, DCPlatform: settings.DCPlatform, DocumentName: settings.DocumentName,
 	}
+}
+
+// leaving reads the instance's lifecycle state in its group (into
+// res.LifecycleState) and reports whether it is gone or on its way out.
+func (h *Handler) leaving(ctx context.Context, res *workflow.InstanceResult) (bool, error) {
+	out, err := h.AutoScaling.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{
+		InstanceIds: []string{res.InstanceID}})
+	if err != nil {
+		return false, workflow.FromAWS("autoscaling:DescribeAutoScalingInstances "+res.InstanceID, err,
+			"allow autoscaling:DescribeAutoScalingInstances to the DescribeInstance function's role")
+	}
+	for _, i := range out.AutoScalingInstances {
+		if aws.ToString(i.InstanceId) == res.InstanceID {
+			res.LifecycleState = aws.ToString(i.LifecycleState)
+			return workflow.LeavingGroup(res.LifecycleState, true), nil
+		}
+	}
+	res.LifecycleState = "not in any group"
+	return true, nil
+}
+
+// launchOutlived handles a launch whose instance is leaving or has left its
+// group before the launch finished (terminated while held, spot reclaim,
+// hook expired and ABANDONed): nothing to register. If this execution
+// already sent a register command, the record it may have written is
+// removed, by the name it registered. The lifecycle action is gone with the
+// instance, so there is nothing to complete.
+func (h *Handler) launchOutlived(ctx context.Context, log *slog.Logger, res *workflow.InstanceResult, prior workflow.State, settings config.Settings) (*workflow.InstanceResult, error) {
+	res.Complete = false
+	kept, ok := keptRecord(prior)
+	if cmd := prior.Command; cmd == nil || cmd.Action != workflow.ActionRegister || !ok {
+		res.Action = workflow.ActionNone
+		res.Reason = "the instance is " + res.LifecycleState + " before it was registered: nothing to register, nothing to complete"
+		log.InfoContext(ctx, "launch outlived its instance", slog.String("reason", res.Reason))
+		return res, nil
+	}
+	res.Action = workflow.ActionDeregister
+	res.Reason = "the instance is " + res.LifecycleState + " before the launch finished: removing the record this launch wrote"
+	return h.deregisterKept(ctx, log, res, settings, kept)
+}
+
+// keptRecord is the record an earlier step of this execution derived (a
+// round of the hold loop, the registration of a launch that is now being
+// undone) or that a replay carried over from the failed execution: a
+// removal uses the name that was registered, never one derived again from
+// an instance that may be gone.
+func keptRecord(prior workflow.State) (*workflow.InstanceResult, bool) {
+	inst := prior.Instance
+	if inst == nil || inst.Record == nil || config.CheckRecord(*inst.Record) != nil {
+		return nil, false
+	}
+	return inst, true
+}
+
+// deregisterKept removes the record kept in the state.
+func (h *Handler) deregisterKept(ctx context.Context, log *slog.Logger, res *workflow.InstanceResult, settings config.Settings, kept *workflow.InstanceResult) (*workflow.InstanceResult, error) {
+	record := *kept.Record
+	if workflow.ValidIPv4(kept.PrivateIP) {
+		res.PrivateIP = kept.PrivateIP
+	}
+	res.Reason += "; removing " + record.FQDN + ", the name in the state"
+	h.setRecord(res, settings, record)
+	log.InfoContext(ctx, "deregistering the kept record", slog.String("fqdn", record.FQDN))
+	return res, nil
 }
 
 // describe reads one instance; an instance EC2 does not know is InstanceNotFound.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -65,25 +66,57 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Command
 		return nil, err
 	}
 	target := inst.Target
-
-	// Every new try goes to the next DC in the list, round robin: a re-send
-	// after a failed command (the previous attempt is in the state) and an
-	// ASL retry of this Task (its retry count comes with the request).
-	attempt := 1 + req.RetryCount
+	// The DCs tried so far in this execution decide where this try goes:
+	// the one after the last tried, round robin. Only DCs actually tried
+	// count (a command sent, or the DC found not online), so a throttled
+	// or retried call never uses one up.
+	tried := 0
 	if prev := req.State.Command; prev != nil && prev.Attempt > 0 {
-		attempt += prev.Attempt
+		tried = prev.Attempt
 	}
-	dc := target.DCInstanceIDs[(attempt-1)%len(target.DCInstanceIDs)]
-	log = log.With(slog.String("dc", dc), slog.Int("attempt", attempt))
-
 	ctx, cancel := workflow.WithHeadroom(ctx)
 	defer cancel()
+	creds := withCredentials(h.Credentials(inst.InstanceID, req.Execution))
+	var skipped []string
+	for i := range target.DCInstanceIDs {
+		dc := target.DCInstanceIDs[(tried+i)%len(target.DCInstanceIDs)]
+		dcLog := log.With(slog.String("dc", dc), slog.Int("attempt", tried+i+1))
+		id, err := h.send(ctx, dc, params, inst, req.Execution, creds)
+		if workflow.ErrorCode(err) == "InvalidInstanceId" {
+			// SSM does not have this DC online: a reason to try the
+			// next one now, like a failed command.
+			dcLog.WarnContext(ctx, "DC not online, trying the next", slog.Any("error", err))
+			skipped = append(skipped, dc)
+			continue
+		}
+		if err != nil {
+			err = crossaccount.RouteError("ssm:SendCommand "+dc, err, sendFix)
+			dcLog.ErrorContext(ctx, "send command failed", slog.Any("error", err))
+			return nil, err
+		}
+		res := &workflow.CommandResult{
+			CommandID: id, DCInstanceID: dc, Step: workflow.StepFor(target.DCPlatform), DocumentName: target.DocumentName,
+			Action: inst.Action, Attempt: tried + i + 1, Skipped: skipped, SentAt: h.Now().UTC(),
+		}
+		dcLog.InfoContext(ctx, "command sent", slog.String("commandId", res.CommandID), slog.String("action", string(res.Action)),
+			slog.String("fqdn", inst.Record.FQDN), slog.String("step", res.Step), slog.Any("skipped", skipped))
+		return res, nil
+	}
+	err = &workflow.Unavailable{Problem: workflow.Problem{
+		Field: "ssm:SendCommand", Value: strings.Join(skipped, ","), Reason: "no DC is online in Systems Manager (InvalidInstanceId)",
+		Fix: "check the DCs run SSM Agent and show Online in Fleet Manager of the shared-services account; the instance is held meanwhile"}}
+	log.ErrorContext(ctx, "no DC online", slog.Any("error", err))
+	return nil, err
+}
+
+// send sends the DNS command to one DC and returns its command id.
+func (h *Handler) send(ctx context.Context, dc string, params map[string][]string, inst *workflow.InstanceResult, execution string, creds func(*ssm.Options)) (string, error) {
 	out, err := h.SSM.SendCommand(ctx, &ssm.SendCommandInput{
-		DocumentName:    aws.String(target.DocumentName),
+		DocumentName:    aws.String(inst.Target.DocumentName),
 		DocumentVersion: aws.String("$DEFAULT"),
 		InstanceIds:     []string{dc},
 		Parameters:      params,
-		Comment:         aws.String(comment(inst.Action, inst.Record.FQDN, req.Execution)),
+		Comment:         aws.String(comment(inst.Action, inst.Record.FQDN, execution)),
 		TimeoutSeconds:  aws.Int32(deliveryTimeout),
 		// One DC, and no tolerated failure: the command either ran there
 		// or the step reports why not.
@@ -92,24 +125,14 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Command
 		// With no group named, SSM writes to aws/ssm/<document>, which is
 		// where WaitForCommand's errors tell the operator to look.
 		CloudWatchOutputConfig: &types.CloudWatchOutputConfig{CloudWatchOutputEnabled: true},
-	}, withCredentials(h.Credentials(inst.InstanceID, req.Execution)))
+	}, creds)
 	if err != nil {
-		err = crossaccount.RouteError("ssm:SendCommand "+dc, err, sendFix)
-		log.ErrorContext(ctx, "send command failed", slog.Any("error", err))
-		return nil, err
+		return "", err
 	}
 	if out.Command == nil || aws.ToString(out.Command.CommandId) == "" {
-		err := &workflow.Unavailable{Problem: workflow.Problem{Field: "ssm:SendCommand " + dc, Reason: "returned no command id"}}
-		log.ErrorContext(ctx, "send command failed", slog.Any("error", err))
-		return nil, err
+		return "", &workflow.Unavailable{Problem: workflow.Problem{Field: "ssm:SendCommand " + dc, Reason: "returned no command id"}}
 	}
-	res := &workflow.CommandResult{
-		CommandID: aws.ToString(out.Command.CommandId), DCInstanceID: dc, Step: workflow.StepFor(target.DCPlatform),
-		DocumentName: target.DocumentName, Action: inst.Action, Attempt: attempt, SentAt: h.Now().UTC(),
-	}
-	log.InfoContext(ctx, "command sent", slog.String("commandId", res.CommandID), slog.String("action", string(res.Action)),
-		slog.String("fqdn", inst.Record.FQDN), slog.String("step", res.Step))
-	return res, nil
+	return aws.ToString(out.Command.CommandId), nil
 }
 
 // validate checks $.instance says what to send and where, and returns the

@@ -48,6 +48,8 @@ type Handler struct {
 	// Budget bounds how long one invocation polls before handing back to the
 	// state machine's Wait loop (never past the Lambda deadline either).
 	Budget time.Duration
+	// Hooks are asgdns's own lifecycle hooks: the only ones it heartbeats.
+	Hooks workflow.HookNames
 	// Now and Sleep are the clock; tests replace them to poll instantly.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -119,7 +121,7 @@ func Sleep(ctx context.Context, d time.Duration) error {
 // routed, because the command itself is fine (and statemachine tests prove
 // the schedule between heartbeats fits the hook's timeout).
 func (h *Handler) heartbeat(ctx context.Context, log *slog.Logger, event workflow.Event) {
-	plan, err := workflow.PlanFor(event)
+	plan, err := workflow.PlanFor(event, h.Hooks)
 	if err != nil || !plan.Complete() {
 		return // nothing is holding the instance
 	}
@@ -194,6 +196,19 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Invocat
 			types.CommandInvocationStatusDelayed, types.CommandInvocationStatusCancelling:
 			// Not finished: poll again below if the budget allows.
 		case types.CommandInvocationStatusSuccess:
+			if outcomeOf(o.stdout) == nil {
+				// Exit 0 but no result line: asgdns cannot tell what the
+				// DNS server holds now, so it does not count as done.
+				err := &workflow.CommandFailed{Problem: workflow.Problem{
+					Field:  "command " + cmd.CommandID + " on " + cmd.DCInstanceID,
+					Reason: "succeeded without printing an asgdns result line, so what it did is unknown",
+					Fix: "deploy the shared-services stack's document unmodified (its last stdout line is the result); " +
+						"the instance is held and the next try goes to the next DC",
+				}}
+				log.ErrorContext(ctx, "command failed", slog.Any("error", err))
+				h.heartbeat(ctx, log, req.State.Event)
+				return nil, err
+			}
 			res := &workflow.InvocationResult{
 				CommandID: cmd.CommandID, Done: true, Polls: polls, Status: string(o.status), StatusDetails: o.details,
 				ResponseCode: o.code, Result: outcomeOf(o.stdout), Output: output(o.stdout, o.stderr),
@@ -228,13 +243,9 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Invocat
 }
 
 // logSuccess logs a finished command with what the state machine cannot
-// route on but an operator should see: a PTR warning, or no result line.
+// route on but an operator should see: a PTR warning.
 func (h *Handler) logSuccess(ctx context.Context, log *slog.Logger, res *workflow.InvocationResult) {
 	r := res.Result
-	if r == nil {
-		log.WarnContext(ctx, "command succeeded without a valid asgdns result line", slog.Int("polls", res.Polls))
-		return
-	}
 	log.InfoContext(ctx, "command succeeded", slog.String("outcome", r.Outcome), slog.String("fqdn", r.FQDN),
 		slog.String("ptr", r.PTR), slog.Int("polls", res.Polls))
 	if slices.Contains(workflow.PTRWarnings, r.PTR) {
@@ -292,19 +303,41 @@ func failure(cmd *workflow.CommandResult, o observation) error {
 		p.Fix = "step " + cmd.Step + " does not match the DC's OS: set dcPlatform for this ASG to the DC's platform; " + logs
 		return &workflow.CommandRejected{Problem: p}
 	}
-	p.Fix = logs + ", fix what the DNS command reported, then replay the execution"
+	// The command ran: its verdict decides whether trying again can help.
+	outcome := ""
 	if result != nil {
-		switch result.Outcome {
-		case workflow.OutcomeConflict:
-			p.Fix = "the name holds records asgdns did not write for this instance and nothing was changed: " +
-				"remove them (if their owner agrees) or change the hostname template, then replay the execution"
-		case workflow.OutcomeZoneNotAllowed:
-			p.Fix = "add <application account>:<zone> to the shared-services stack's TenantZones parameter, " +
-				"or set a zone this account is allowed, then replay the execution"
-		}
+		outcome = result.Outcome
 	}
+	switch {
+	case outcome == workflow.OutcomeConflict:
+		p.Fix = "the name holds records asgdns did not write for this instance and nothing was changed: " +
+			"remove them (if their owner agrees) or change the hostname template, then replay the execution"
+		return &workflow.Conflict{Problem: p}
+	case outcome == workflow.OutcomeZoneNotAllowed:
+		p.Fix = "add <application account>:<zone> to the shared-services stack's TenantZones parameter, " +
+			"or set a zone this account is allowed, then replay the execution"
+		return &workflow.AccessDenied{Problem: p}
+	case outcome == workflow.OutcomeInvalid:
+		p.Fix = "the document refused the parameters asgdns validated: deploy the shared-services document that matches " +
+			"this version of asgdns (the limits differ), then replay the execution; " + logs
+		return &workflow.CommandRejected{Problem: p}
+	case outcome == workflow.OutcomeDNSError && slices.Contains(workflow.RefusingRcodes, result.Rcode):
+		p.Fix = "the DNS server refuses asgdns's updates (" + result.Rcode + "): check the TSIG key and update policy " +
+			"for the zone on the DNS server (dns.conf on the DC), then replay the execution; " + logs
+		return &workflow.AccessDenied{Problem: p}
+	case outcome == workflow.OutcomeDNSError:
+		p.Fix = "the DNS server did not answer or failed (" + result.Rcode + "): the instance is held and the next try " +
+			"goes to the next DC; check the DNS service; " + logs
+		return &workflow.Unavailable{Problem: p}
+	}
+	p.Fix = logs + ", fix what the DNS command reported; the instance is held and the next try goes to the next DC"
 	return &workflow.CommandFailed{Problem: p}
 }
+
+
+// MaxNextWait is the longest Wait the state machine makes between two
+// polls: the heartbeat proof counts it.
+const MaxNextWait = maxNextWait * time.Second
 
 // nextWait is the state machine's Wait before invocation polls+1:
 // 5, 10, 20, 40, then 60 seconds.

@@ -73,7 +73,7 @@ func newExecution(d *sfn.DescribeExecutionOutput, now time.Time) Execution {
 func (e *Execution) readInput() {
 	event, err := workflow.ParseEvent([]byte(e.input))
 	if err == nil {
-		e.plan, err = workflow.PlanFor(event)
+		e.plan, err = DescribeEvent(event)
 	}
 	e.planErr = err
 	if err == nil {
@@ -89,6 +89,18 @@ func (e *Execution) readInput() {
 	if json.Unmarshal(event.Detail, &detail) == nil {
 		e.InstanceID, e.ASG = detail.InstanceID, detail.ASG
 	}
+}
+
+// DescribeEvent is the workflow's plan for an event, read the way the
+// Lambdas read it. Whose hook it is does not matter here: the plan only
+// describes the event, and the functions of a replayed execution check hook
+// ownership themselves against the deployment's hook names.
+func DescribeEvent(event workflow.Event) (workflow.Plan, error) {
+	var d struct {
+		Hook string `json:"LifecycleHookName"`
+	}
+	_ = json.Unmarshal(event.Detail, &d) // PlanFor reports a malformed detail
+	return workflow.PlanFor(event, workflow.HookNames{d.Hook})
 }
 
 // matches applies the filters that need the input.
