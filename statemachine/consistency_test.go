@@ -14,6 +14,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	sharedservices "github.com/asgdns/asgdns/shared-services"
+	"github.com/asgdns/asgdns/functions/hold-instance/hold"
+	"github.com/asgdns/asgdns/functions/wait-for-command/wait"
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
 )
@@ -135,8 +137,8 @@ func TestEveryFunctionHasABuildTarget(t *testing.T) {
 			t.Errorf("%s builds functions/%s, which has no main.go", id, m[1])
 		}
 	}
-	if n != 5 {
-		t.Errorf("%d functions in the template, want 5", n)
+	if n != 6 {
+		t.Errorf("%d functions in the template, want 6", n)
 	}
 }
 
@@ -145,13 +147,15 @@ func TestEveryFunctionHasABuildTarget(t *testing.T) {
 func TestFunctionEnvironment(t *testing.T) {
 	known := []string{config.EnvZone, config.EnvHostnameTemplate, config.EnvTTL, config.EnvPTR, config.EnvDCInstanceIDs,
 		config.EnvDCPlatform, config.EnvDocumentName, config.EnvRoleARN, config.EnvExternalID, config.EnvOnFailure,
-		"ASGDNS_POLL_BUDGET_SECONDS"}
+		config.EnvHookNames, wait.EnvPollBudget, hold.EnvHoldBudget}
 	required := map[string][]string{
-		"DescribeInstanceFunction":  {config.EnvZone, config.EnvDCInstanceIDs},
+		// Every function that reads an event's hook is told asgdns's hooks.
+		"DescribeInstanceFunction":  {config.EnvZone, config.EnvDCInstanceIDs, config.EnvHookNames},
 		"AssumeRoleFunction":        {config.EnvRoleARN},
 		"SendCommandFunction":       {config.EnvRoleARN},
-		"WaitForCommandFunction":    {config.EnvRoleARN},
-		"CompleteLifecycleFunction": {config.EnvOnFailure},
+		"WaitForCommandFunction":    {config.EnvRoleARN, config.EnvHookNames},
+		"CompleteLifecycleFunction": {config.EnvOnFailure, config.EnvHookNames},
+		"HoldInstanceFunction":      {hold.EnvHoldBudget, config.EnvHookNames},
 	}
 	tmpl := loadTemplate(t)
 	for id, want := range required {
@@ -170,9 +174,10 @@ func TestFunctionEnvironment(t *testing.T) {
 }
 
 // TestErrorRouting: every name in an ErrorEquals is an error type of the
-// functions (or a States./Lambda. name); transient errors are retried,
-// terminal ones never; every Task catches everything, so every terminal
-// error is caught wherever it can happen; every state says what it does.
+// functions (or a States./Lambda. name); only transient errors are retried;
+// every Task that does DNS work sends exactly workflow.TransientErrors to
+// the hold loop and everything else to the release; every state says what
+// it does.
 func TestErrorRouting(t *testing.T) {
 	d := load(t)
 	known := func(name string) bool {
@@ -205,25 +210,46 @@ func TestErrorRouting(t *testing.T) {
 				t.Errorf("%q retrier %v lacks FULL jitter, MaxDelaySeconds or backoff", name, r.ErrorEquals)
 			}
 		}
-		for _, e := range []string{"Throttled", "Unavailable", "Lambda.ServiceException"} {
+		for _, e := range []string{"Throttled", "Lambda.ServiceException"} {
 			if !retried[e] {
 				t.Errorf("%q does not retry %s", name, e)
 			}
 		}
-		catchAll := false
+		held, catchAll := false, false
 		for _, c := range s.Catch {
 			for _, e := range c.ErrorEquals {
 				if !known(e) {
 					t.Errorf("%q catches %q, which no function returns", name, e)
 				}
-				catchAll = catchAll || e == "States.ALL"
+			}
+			switch {
+			case c.Next == "Hold instance":
+				held = true
+				if got := slices.Sorted(slices.Values(c.ErrorEquals)); !slices.Equal(got, slices.Sorted(slices.Values(workflow.TransientErrors))) {
+					t.Errorf("%q holds the instance for %v, want workflow.TransientErrors %v", name, got, workflow.TransientErrors)
+				}
+			case slices.Equal(c.ErrorEquals, []string{"States.ALL"}):
+				catchAll = true
 			}
 		}
-		// After the DNS work succeeded, a failed completion must not release
-		// the instance by the failure policy: the execution fails there, to
-		// be redriven once fixed (and the hook's DefaultResult applies if not).
-		if !catchAll && name != "Complete lifecycle action" {
-			t.Errorf("%q does not catch States.ALL: some terminal error would end the execution without releasing the instance", name)
+		switch name {
+		case "Describe instance", "Assume shared-services role", "Send DNS command", "Wait for DNS command":
+			if !held || !catchAll {
+				t.Errorf("%q: transient errors must hold the instance and every other error release it (hold %v, release %v)", name, held, catchAll)
+			}
+		case "Complete lifecycle action":
+			// After the DNS work succeeded, a failed completion must not
+			// release the instance by the failure policy: the execution
+			// fails there, to be redriven once fixed (and the hook's
+			// DefaultResult applies if not). Only a launch that outlived
+			// its instance is caught, to remove the record.
+			if len(s.Catch) != 1 || s.Catch[0].Next != "Describe instance" || !slices.Equal(s.Catch[0].ErrorEquals, []string{"InstanceNotFound"}) {
+				t.Errorf("%q catches %v, want only InstanceNotFound back to Describe instance", name, s.Catch)
+			}
+		default:
+			if !catchAll {
+				t.Errorf("%q does not catch States.ALL: some error would end the execution without releasing the instance", name)
+			}
 		}
 	}
 }

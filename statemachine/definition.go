@@ -7,6 +7,8 @@ package statemachine
 import (
 	"encoding/json"
 	"os"
+
+	"github.com/asgdns/asgdns/workflow"
 )
 
 // Definition is the part of an ASL definition the checks read.
@@ -31,6 +33,10 @@ type State struct {
 		Next string `json:"Next"`
 	} `json:"Choices"`
 	SecondsPath string `json:"SecondsPath"`
+	Parameters  struct {
+		// Backoff is the hold loop's schedule (Hold instance only).
+		Backoff *workflow.Backoff `json:"backoff"`
+	} `json:"Parameters"`
 }
 
 // Retrier is one Retry entry, with the States Language defaults applied.

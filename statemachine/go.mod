@@ -7,6 +7,7 @@ require (
 	github.com/asgdns/asgdns/functions/assume-role v0.0.0
 	github.com/asgdns/asgdns/functions/complete-lifecycle v0.0.0
 	github.com/asgdns/asgdns/functions/describe-instance v0.0.0
+	github.com/asgdns/asgdns/functions/hold-instance v0.0.0
 	github.com/asgdns/asgdns/functions/send-command v0.0.0
 	github.com/asgdns/asgdns/functions/wait-for-command v0.0.0
 	github.com/asgdns/asgdns/shared-services v0.0.0
@@ -40,6 +41,7 @@ replace (
 	github.com/asgdns/asgdns/functions/assume-role => ../functions/assume-role
 	github.com/asgdns/asgdns/functions/complete-lifecycle => ../functions/complete-lifecycle
 	github.com/asgdns/asgdns/functions/describe-instance => ../functions/describe-instance
+	github.com/asgdns/asgdns/functions/hold-instance => ../functions/hold-instance
 	github.com/asgdns/asgdns/functions/send-command => ../functions/send-command
 	github.com/asgdns/asgdns/functions/wait-for-command => ../functions/wait-for-command
 	github.com/asgdns/asgdns/shared-services => ../shared-services

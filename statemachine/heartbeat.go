@@ -29,34 +29,40 @@ func Deployed() (Definition, error) {
 const MaxEventAgeSeconds = 900
 
 // Stretches are the longest times the workflow can go without recording a
-// lifecycle heartbeat, by where they start; see TestHookOutlivesTheWorkflow.
+// lifecycle heartbeat, by where they start. WaitForCommand heartbeats
+// whenever the workflow goes on after a poll (to wait and poll again, or to
+// hold), and Hold instance heartbeats every round of the hold loop, so
+// what must fit the hook's heartbeat timeout is the longest of:
+//
+//	start: the event's delivery (EventBridge retries), Describe, Assume,
+//	       Send, a poll that ends it, then Complete and Release, or a Hold
+//	poll:  the longest wait between polls, a poll, then the same ends
+//	hold:  the longest backoff, Describe, Assume, Send, a poll, the same ends
+//
+// Each Task counts as its worst visit (every retry of every retrier, each
+// attempt running to its TimeoutSeconds).
 func (d Definition) Stretches() (map[string]time.Duration, error) {
-	visit := func(name string) (time.Duration, error) {
-		s, ok := d.States[name]
-		if !ok || s.Type != "Task" {
-			return 0, fmt.Errorf("the definition has no Task state %q", name)
-		}
-		return s.WorstVisit(), nil
-	}
-	names := []string{"Describe instance", "Assume shared-services role", "Send DNS command",
-		"Wait for DNS command", "Complete lifecycle action", "Release instance"}
 	v := map[string]time.Duration{}
-	for _, n := range names {
-		var err error
-		if v[n], err = visit(n); err != nil {
-			return nil, err
+	for _, n := range []string{"Describe instance", "Assume shared-services role", "Send DNS command",
+		"Wait for DNS command", "Complete lifecycle action", "Release instance", "Hold instance"} {
+		s, ok := d.States[n]
+		if !ok || s.Type != "Task" {
+			return nil, fmt.Errorf("the definition has no Task state %q", n)
 		}
+		v[n] = s.WorstVisit()
 	}
-	finish := v["Complete lifecycle action"] + v["Release instance"]
-	poll := v["Wait for DNS command"]
-	delivery := MaxEventAgeSeconds * time.Second
+	backoff := d.States["Hold instance"].Parameters.Backoff
+	if backoff == nil {
+		return nil, fmt.Errorf("the Hold instance state declares no backoff")
+	}
+	end := max(v["Complete lifecycle action"]+v["Release instance"], v["Hold instance"])
+	work := v["Describe instance"] + v["Assume shared-services role"] + v["Send DNS command"] + v["Wait for DNS command"]
 	return map[string]time.Duration{
-		"start":  delivery + v["Describe instance"] + v["Assume shared-services role"] + v["Send DNS command"] + poll + finish,
-		"loop":   wait.MaxNextWait + poll + finish,
-		"resend": v["Send DNS command"] + poll + finish,
+		"start": MaxEventAgeSeconds*time.Second + work + end,
+		"poll":  wait.MaxNextWait + v["Wait for DNS command"] + end,
+		"hold":  time.Duration(backoff.MaxSeconds)*time.Second + work + end,
 	}, nil
 }
-
 // RequiredHeartbeatTimeout is the shortest lifecycle hook HeartbeatTimeout
 // that outlives the deployed workflow: its longest stretch without a
 // heartbeat.

@@ -20,12 +20,14 @@ import (
 // Active the X-Ray write policy) and the role SAM generates for the
 // EventBridge rule (states:StartExecution on this state machine).
 var applicationRoles = map[string][]string{
-	"DescribeInstanceFunction": {"ec2:DescribeInstances"},
+	"DescribeInstanceFunction": {"autoscaling:DescribeAutoScalingInstances", "ec2:DescribeInstances"},
 	"AssumeRoleFunction":       {"sts:AssumeRole", "sts:SetSourceIdentity"},
 	"SendCommandFunction":      {"sts:AssumeRole", "sts:SetSourceIdentity"},
 	// The heartbeat is granted per ASG by Fn::ForEach::HookPermissions.
 	"WaitForCommandFunction":    {"autoscaling:RecordLifecycleActionHeartbeat", "sts:AssumeRole", "sts:SetSourceIdentity"},
-	"CompleteLifecycleFunction": {"autoscaling:CompleteLifecycleAction"},
+	"CompleteLifecycleFunction": {"autoscaling:CompleteLifecycleAction", "autoscaling:DescribeAutoScalingInstances"},
+	// The heartbeat is granted per ASG by Fn::ForEach::HookPermissions.
+	"HoldInstanceFunction": {"autoscaling:RecordLifecycleActionHeartbeat"},
 	"DnsRegistration": {
 		"lambda:InvokeFunction",
 		"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
@@ -75,7 +77,7 @@ func TestApplicationRoleActions(t *testing.T) {
 }
 
 // TestStateMachineInvokesOnlyTheFunctions: the state machine's
-// LambdaInvokePolicy entries name exactly the template's five functions.
+// LambdaInvokePolicy entries name exactly the template's six functions.
 func TestStateMachineInvokesOnlyTheFunctions(t *testing.T) {
 	res := resources(t, readTemplate(t, appTemplate))
 	var functions, invoked []string
@@ -94,7 +96,7 @@ func TestStateMachineInvokesOnlyTheFunctions(t *testing.T) {
 	}
 	slices.Sort(functions)
 	slices.Sort(invoked)
-	if len(functions) != 5 || !slices.Equal(invoked, functions) {
+	if len(functions) != 6 || !slices.Equal(invoked, functions) {
 		t.Errorf("the state machine may invoke %v, the template's functions are %v", invoked, functions)
 	}
 }

@@ -8,11 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// The poller's longest wait between polls: its nextWaitSeconds schedule
-// (5, 10, 20, 40, 60) is capped at 60 s, which wait-for-command's tests pin.
-const maxPollWait = 60 * time.Second
+	"github.com/asgdns/asgdns/functions/hold-instance/hold"
+)
 
 func load(t *testing.T) Definition {
 	t.Helper()
@@ -23,69 +21,52 @@ func load(t *testing.T) Definition {
 	return d
 }
 
-func visit(t *testing.T, d Definition, name string) time.Duration {
-	t.Helper()
-	s, ok := d.States[name]
-	if !ok || s.Type != "Task" {
-		t.Fatalf("no Task state %q", name)
-	}
-	return s.WorstVisit()
-}
-
-// templateHook reads the HookHeartbeatTimeout parameter's bounds.
-func templateHook(t *testing.T) (minValue, defaultValue time.Duration) {
+// templateNumber reads a number from template.yaml: a parameter's field
+// (MinValue, Default, …), or with field "" a key anywhere ("Key: 900").
+func templateNumber(t *testing.T, name, field string) time.Duration {
 	t.Helper()
 	data, err := os.ReadFile("../template.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?m)^  HookHeartbeatTimeout:\n((?:    .*\n)+)`).FindSubmatch(data)
+	var m [][]byte
+	if field == "" {
+		m = regexp.MustCompile(`(?m)^\s+` + name + `: (\d+)\b`).FindSubmatch(data)
+	} else if p := regexp.MustCompile(`(?m)^  ` + name + `:\n((?:    .*\n)+)`).FindSubmatch(data); p != nil {
+		m = regexp.MustCompile(`(?m)^    ` + field + `: (\d+)$`).FindSubmatch(p[1])
+	}
 	if m == nil {
-		t.Fatal("template.yaml has no HookHeartbeatTimeout parameter")
+		t.Fatalf("template.yaml has no %s %s", name, field)
 	}
-	field := func(name string) time.Duration {
-		f := regexp.MustCompile(`(?m)^    ` + name + `: (\d+)$`).FindSubmatch(m[1])
-		if f == nil {
-			t.Fatalf("HookHeartbeatTimeout has no %s", name)
-		}
-		n, _ := strconv.Atoi(string(f[1]))
-		return time.Duration(n) * time.Second
-	}
-	return field("MinValue"), field("Default")
+	n, _ := strconv.Atoi(string(m[1]))
+	return time.Duration(n) * time.Second
 }
 
 // TestHookOutlivesTheWorkflow proves, from the definition's own Retry,
-// TimeoutSeconds and Wait numbers, that the lifecycle hook never times out
-// while the workflow is still working on the instance. WaitForCommand
-// records a heartbeat whenever the workflow goes on after a poll (to wait
-// and poll again, or to re-send a failed command), so what must fit the
-// hook's heartbeat timeout is the longest stretch without one:
-//
-//	start:  Describe, Assume, Send, a poll that ends it, Complete, Release
-//	loop:   a wait, a poll that ends it, Complete, Release
-//	resend: Send, a poll that ends it, Complete, Release
-//
-// (Release runs when Complete itself fails.) The whole execution is also
-// capped by the machine's TimeoutSeconds, which must fit the hook's global
-// timeout (100 heartbeat timeouts, at most 48 h).
+// TimeoutSeconds, Wait and backoff numbers (Definition.Stretches, which
+// the operator's asgdns check uses too), that the lifecycle hook never
+// times out while the workflow is still working on the instance: the
+// longest stretch without a heartbeat fits the smallest heartbeat timeout
+// template.yaml allows. The whole execution is capped by the machine's
+// TimeoutSeconds, which must hold the longest hold budget and fit the
+// hook's global timeout (100 heartbeat timeouts, at most 48 h).
 func TestHookOutlivesTheWorkflow(t *testing.T) {
 	d := load(t)
-	describe := visit(t, d, "Describe instance")
-	assume := visit(t, d, "Assume shared-services role")
-	send := visit(t, d, "Send DNS command")
-	poll := visit(t, d, "Wait for DNS command")
-	finish := visit(t, d, "Complete lifecycle action") + visit(t, d, "Release instance")
-	stretches := map[string]time.Duration{
-		"start":  describe + assume + send + poll + finish,
-		"loop":   maxPollWait + poll + finish,
-		"resend": send + poll + finish,
+	stretches, err := d.Stretches()
+	if err != nil {
+		t.Fatal(err)
 	}
-	minHook, defaultHook := templateHook(t)
-	var longest time.Duration
-	for name, d := range stretches {
-		t.Logf("%-6s %v", name, d)
-		longest = max(longest, d)
+	longest, err := RequiredHeartbeatTimeout()
+	if err != nil {
+		t.Fatal(err)
 	}
+	for name, s := range stretches {
+		t.Logf("%-5s %v", name, s)
+		if s > longest {
+			t.Errorf("stretch %s %v is longer than RequiredHeartbeatTimeout %v", name, s, longest)
+		}
+	}
+	minHook, defaultHook := templateNumber(t, "HookHeartbeatTimeout", "MinValue"), templateNumber(t, "HookHeartbeatTimeout", "Default")
 	if longest > minHook {
 		t.Errorf("the longest stretch without a heartbeat is %v, but template.yaml allows a %v heartbeat timeout (HookHeartbeatTimeout MinValue)", longest, minHook)
 	}
@@ -93,8 +74,18 @@ func TestHookOutlivesTheWorkflow(t *testing.T) {
 		t.Errorf("HookHeartbeatTimeout default %v is below its minimum %v", defaultHook, minHook)
 	}
 	global := min(48*time.Hour, 100*minHook)
-	if machine := time.Duration(d.TimeoutSeconds) * time.Second; machine == 0 || machine > global {
-		t.Errorf("machine TimeoutSeconds %v must be set and within the hook's global timeout %v", machine, global)
+	maxHold := templateNumber(t, "HoldBudgetSeconds", "MaxValue")
+	if maxHold != hold.MaxBudget || templateNumber(t, "HoldBudgetSeconds", "MinValue") != hold.MinBudget ||
+		templateNumber(t, "HoldBudgetSeconds", "Default") != hold.DefaultBudget {
+		t.Errorf("HoldBudgetSeconds bounds in template.yaml differ from hold.MinBudget/DefaultBudget/MaxBudget")
+	}
+	// Past the budget a hold ends with at most one more round.
+	machine := time.Duration(d.TimeoutSeconds) * time.Second
+	if need := maxHold + 2*stretches["hold"]; machine < need || machine > global {
+		t.Errorf("machine TimeoutSeconds %v must hold the longest hold budget and a round (%v) and fit the hook's global timeout %v", machine, need, global)
+	}
+	if age := templateNumber(t, "MaximumEventAgeInSeconds", ""); age != MaxEventAgeSeconds*time.Second {
+		t.Errorf("the rule's MaximumEventAgeInSeconds is %v, the proof counts %v (MaxEventAgeSeconds)", age, MaxEventAgeSeconds*time.Second)
 	}
 	readme, err := os.ReadFile("README.md")
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -28,6 +29,7 @@ import (
 	"github.com/asgdns/asgdns/functions/assume-role/assume"
 	"github.com/asgdns/asgdns/functions/complete-lifecycle/complete"
 	"github.com/asgdns/asgdns/functions/describe-instance/describe"
+	"github.com/asgdns/asgdns/functions/hold-instance/hold"
 	"github.com/asgdns/asgdns/functions/send-command/send"
 	"github.com/asgdns/asgdns/functions/wait-for-command/wait"
 	"github.com/asgdns/asgdns/workflow"
@@ -41,18 +43,33 @@ import (
 type world struct {
 	mu sync.Mutex
 
-	instanceGone    bool
-	ec2Throttles    int  // DescribeInstances calls to throttle first
-	stsDenied       bool // the trust policy refuses the role
-	hookExpired     bool // no active lifecycle action any more
-	completeDenied  bool // CompleteLifecycleAction refused (IAM)
-	dcOutcome       map[string]func(n int) invocation
-	commands        map[string]command
-	completions     []*autoscaling.CompleteLifecycleActionInput
-	heartbeats      int
-	sent            []*ssm.SendCommandInput
-	assumedSessions []string
-	now             func() time.Time
+	instanceGone   bool
+	ec2Throttles   int  // DescribeInstances calls to throttle first
+	stsDenied      bool // the trust policy refuses the role
+	hookExpired    bool // no active lifecycle action any more
+	completeDenied bool // CompleteLifecycleAction refused (IAM)
+	// groupState is the instance's lifecycle state in its ASG ("" = not in
+	// any group).
+	groupState string
+	// dnsDownUntil: until then every DNS command fails with a DNS timeout.
+	dnsDownUntil time.Time
+	// sendThrottles: SendCommand calls to throttle first; offline: DCs SSM
+	// does not have online (SendCommand answers InvalidInstanceId).
+	sendThrottles int
+	offline       map[string]bool
+	// onSend runs after each command is recorded (with w.mu held).
+	onSend func(w *world, in *ssm.SendCommandInput)
+	// inject: errors a function returns (by error name) before it runs,
+	// keyed by logical id; each is used once.
+	inject           map[string][]string
+	autoScalingCalls []string
+	dcOutcome        map[string]func(n int) invocation
+	commands         map[string]command
+	completions      []*autoscaling.CompleteLifecycleActionInput
+	heartbeats       int
+	sent             []*ssm.SendCommandInput
+	assumedSessions  []string
+	now              func() time.Time
 	// forget keeps the world from growing: commands are answered as soon
 	// as sent and nothing is recorded (benchmarks run millions).
 	forget bool
@@ -73,7 +90,11 @@ type command struct {
 
 var (
 	succeeded = invocation{"Success", "Success", 0, `{"asgdns":1,"outcome":"created","fqdn":"web-prod-i-0a1b2c3d4e5f60718.corp.example.com","ip":"10.20.30.40"}`}
-	failedCmd = invocation{"Failed", "Failed", 20, `{"asgdns":1,"outcome":"dns-error","message":"update of corp.example.com refused"}`}
+	removed   = invocation{"Success", "Success", 0, `{"asgdns":1,"outcome":"deleted","fqdn":"web-prod-i-0a1b2c3d4e5f60718.corp.example.com","ip":"10.20.30.40"}`}
+	failedCmd = invocation{"Failed", "Failed", 20, `{"asgdns":1,"outcome":"dns-error","rcode":"SERVFAIL","message":"update of corp.example.com failed"}`}
+	dnsDown   = invocation{"Failed", "Failed", 20, `{"asgdns":1,"outcome":"dns-error","rcode":"TIMEOUT","message":"the DNS server did not answer"}`}
+	refused   = invocation{"Failed", "Failed", 20, `{"asgdns":1,"outcome":"dns-error","rcode":"REFUSED","message":"update of corp.example.com refused"}`}
+	conflict  = invocation{"Failed", "Failed", 30, `{"asgdns":1,"outcome":"conflict","owner":"111111111111/i-0ffffffffffffffff","message":"owned by another instance: nothing was changed"}`}
 	running   = invocation{"InProgress", "In Progress", -1, ""}
 	timedOut  = invocation{"TimedOut", "Execution Timed Out", -1, ""}
 )
@@ -93,7 +114,10 @@ func newWorld() *world {
 			dc1: func(int) invocation { return succeeded },
 			dc2: func(int) invocation { return succeeded },
 		},
-		commands: map[string]command{},
+		commands:   map[string]command{},
+		groupState: "Pending:Wait",
+		offline:    map[string]bool{},
+		inject:     map[string][]string{},
 	}
 }
 
@@ -136,8 +160,18 @@ func (w *world) SendCommand(_ context.Context, in *ssm.SendCommandInput, _ ...fu
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.sent = append(w.sent, in)
+	if w.sendThrottles > 0 {
+		w.sendThrottles--
+		return nil, apiErr("ThrottlingException", "Rate exceeded")
+	}
 	dc := in.InstanceIds[0]
+	if w.offline[dc] {
+		return nil, apiErr("InvalidInstanceId", "Instances [["+dc+"]] not in a valid state for account 222222222222")
+	}
+	w.sent = append(w.sent, in)
+	if w.onSend != nil {
+		defer w.onSend(w, in)
+	}
 	n := 0
 	for _, c := range w.commands {
 		if c.dc == dc {
@@ -149,7 +183,7 @@ func (w *world) SendCommand(_ context.Context, in *ssm.SendCommandInput, _ ...fu
 	return &ssm.SendCommandOutput{Command: &ssmtypes.Command{CommandId: aws.String(id)}}, nil
 }
 
-func (w *world) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvocationInput, _ ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error) {
+func (w *world) GetCommandInvocation(ctx context.Context, in *ssm.GetCommandInvocationInput, _ ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error) {
 	if w.forget {
 		return &ssm.GetCommandInvocationOutput{Status: ssmtypes.CommandInvocationStatus(succeeded.status),
 			StatusDetails: aws.String(succeeded.details), StandardOutputContent: aws.String(succeeded.stdout)}, nil
@@ -163,6 +197,9 @@ func (w *world) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvoca
 	c.polls++
 	w.commands[*in.CommandId] = c
 	inv := w.dcOutcome[c.dc](c.n)
+	if asl.Now(ctx).Before(w.dnsDownUntil) {
+		inv = dnsDown
+	}
 	return &ssm.GetCommandInvocationOutput{
 		Status: ssmtypes.CommandInvocationStatus(inv.status), StatusDetails: aws.String(inv.details),
 		ResponseCode: inv.code, StandardOutputContent: aws.String(inv.stdout),
@@ -172,6 +209,7 @@ func (w *world) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvoca
 func (w *world) CompleteLifecycleAction(_ context.Context, in *autoscaling.CompleteLifecycleActionInput, _ ...func(*autoscaling.Options)) (*autoscaling.CompleteLifecycleActionOutput, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.autoScalingCalls = append(w.autoScalingCalls, "CompleteLifecycleAction "+*in.LifecycleHookName)
 	if w.completeDenied {
 		return nil, apiErr("AccessDenied", "not authorized to perform: autoscaling:CompleteLifecycleAction")
 	}
@@ -186,12 +224,47 @@ func (w *world) CompleteLifecycleAction(_ context.Context, in *autoscaling.Compl
 	return &autoscaling.CompleteLifecycleActionOutput{}, nil
 }
 
-func (w *world) RecordLifecycleActionHeartbeat(context.Context, *autoscaling.RecordLifecycleActionHeartbeatInput, ...func(*autoscaling.Options)) (*autoscaling.RecordLifecycleActionHeartbeatOutput, error) {
+func (w *world) RecordLifecycleActionHeartbeat(_ context.Context, in *autoscaling.RecordLifecycleActionHeartbeatInput, _ ...func(*autoscaling.Options)) (*autoscaling.RecordLifecycleActionHeartbeatOutput, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.autoScalingCalls = append(w.autoScalingCalls, "RecordLifecycleActionHeartbeat "+*in.LifecycleHookName)
+	if w.hookExpired {
+		return nil, apiErr("ValidationError", "No active Lifecycle Action found with instance ID "+*in.InstanceId)
+	}
 	w.heartbeats++
 	return &autoscaling.RecordLifecycleActionHeartbeatOutput{}, nil
 }
+
+func (w *world) DescribeAutoScalingInstances(_ context.Context, in *autoscaling.DescribeAutoScalingInstancesInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.autoScalingCalls = append(w.autoScalingCalls, "DescribeAutoScalingInstances")
+	out := &autoscaling.DescribeAutoScalingInstancesOutput{}
+	if w.groupState != "" {
+		out.AutoScalingInstances = []astypes.AutoScalingInstanceDetails{{
+			InstanceId: aws.String(in.InstanceIds[0]), AutoScalingGroupName: aws.String("web-prod"), LifecycleState: aws.String(w.groupState)}}
+	}
+	return out, nil
+}
+
+// injected returns the next error injected into a function, if any.
+func (w *world) injected(logicalID string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.inject[logicalID]) == 0 {
+		return nil
+	}
+	name := w.inject[logicalID][0]
+	w.inject[logicalID] = w.inject[logicalID][1:]
+	return namedError(name)
+}
+
+// namedError is an error Step Functions sees by this name (a Lambda
+// service error, or a function's routed error).
+type namedError string
+
+func (e namedError) Error() string     { return "injected " + string(e) }
+func (e namedError) ErrorName() string { return string(e) }
 
 // functionARN is the ARN a deployed function has; the definition gets it
 // through DefinitionSubstitutions as template.yaml passes them.
@@ -245,6 +318,9 @@ func newRig(t testing.TB, w *world, env map[string]string) *rig {
 			v, ok = map[string]string{
 				config.EnvZone: "corp.example.com", config.EnvDCInstanceIDs: dc1 + "," + dc2,
 				config.EnvRoleARN: roleARN, config.EnvOnFailure: "ABANDON",
+				hold.EnvHoldBudget: "1800",
+				// The hooks of the event fixtures (../shared/fixtures/events).
+				config.EnvHookNames: "dns-launch,dns-terminate",
 			}[k]
 		}
 		return v, ok
@@ -261,10 +337,25 @@ func newRig(t testing.TB, w *world, env map[string]string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hooks, err := config.LoadHookNames(lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	budget, err := hold.LoadBudget(lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jitterMu sync.Mutex
+	jitterSource := rand.New(rand.NewPCG(3, 4))
+	jitter := func() float64 { // seeded, and safe for executions running at once
+		jitterMu.Lock()
+		defer jitterMu.Unlock()
+		return jitterSource.Float64()
+	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	roles := crossaccount.New(w, session)
 	handlers := map[string]asl.Handler{
-		"DescribeInstanceFunction": step[*workflow.InstanceResult]((&describe.Handler{EC2: w, Defaults: defaults, Log: log}).Handle),
+		"DescribeInstanceFunction": step[*workflow.InstanceResult]((&describe.Handler{EC2: w, AutoScaling: w, Defaults: defaults, Hooks: hooks, Log: log}).Handle),
 		"AssumeRoleFunction":       step[*workflow.SessionResult]((&assume.Handler{Roles: roles, Log: log}).Handle),
 		// SendCommand and WaitForCommand keep time: they get the execution's
 		// clock (asl.Now), the way a real Lambda reads the wall clock.
@@ -273,16 +364,26 @@ func newRig(t testing.TB, w *world, env map[string]string) *rig {
 			return step[*workflow.CommandResult](h.Handle)(ctx, in)
 		},
 		"WaitForCommandFunction": func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
-			h := wait.Handler{SSM: w, AutoScaling: w, Credentials: roles.For, Budget: wait.DefaultBudget,
+			h := wait.Handler{SSM: w, AutoScaling: w, Credentials: roles.For, Budget: wait.DefaultBudget, Hooks: hooks,
 				Now: func() time.Time { return asl.Now(ctx) }, Sleep: asl.Sleep, Log: log}
 			return step[*workflow.InvocationResult](h.Handle)(ctx, in)
 		},
-		"CompleteLifecycleFunction": step[*workflow.LifecycleResult]((&complete.Handler{AutoScaling: w, OnFailure: onFailure, Log: log}).Handle),
+		"CompleteLifecycleFunction": step[*workflow.LifecycleResult]((&complete.Handler{AutoScaling: w, OnFailure: onFailure, Hooks: hooks, Log: log}).Handle),
+		"HoldInstanceFunction": func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+			h := hold.Handler{AutoScaling: w, Hooks: hooks, Budget: budget, Now: func() time.Time { return asl.Now(ctx) },
+				Rand: jitter, Log: log}
+			return step[*workflow.HoldResult](h.Handle)(ctx, in)
+		},
 	}
 	resources := asl.Resources{}
 	subs := asl.Substitutions{}
 	for id, h := range handlers {
-		resources[functionARN(id)] = h
+		resources[functionARN(id)] = func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+			if err := w.injected(id); err != nil {
+				return nil, err
+			}
+			return h(ctx, in)
+		}
 		subs[id+"Arn"] = functionARN(id)
 	}
 	source, err := os.ReadFile("asgdns.asl.json")
