@@ -13,9 +13,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	sharedservices "github.com/asgdns/asgdns/shared-services"
 	"github.com/asgdns/asgdns/functions/hold-instance/hold"
 	"github.com/asgdns/asgdns/functions/wait-for-command/wait"
+	sharedservices "github.com/asgdns/asgdns/shared-services"
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
 )

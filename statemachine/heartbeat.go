@@ -63,6 +63,7 @@ func (d Definition) Stretches() (map[string]time.Duration, error) {
 		"hold":  time.Duration(backoff.MaxSeconds)*time.Second + work + end,
 	}, nil
 }
+
 // RequiredHeartbeatTimeout is the shortest lifecycle hook HeartbeatTimeout
 // that outlives the deployed workflow: its longest stretch without a
 // heartbeat.

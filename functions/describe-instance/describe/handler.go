@@ -35,7 +35,7 @@ var _ autoScalingAPI = (*autoscaling.Client)(nil)
 type Handler struct {
 	EC2         ec2API
 	AutoScaling autoScalingAPI
-	Defaults config.Settings
+	Defaults    config.Settings
 	// Hooks are asgdns's own lifecycle hooks; any other hook's action is
 	// left untouched.
 	Hooks workflow.HookNames

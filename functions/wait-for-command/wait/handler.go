@@ -334,7 +334,6 @@ func failure(cmd *workflow.CommandResult, o observation) error {
 	return &workflow.CommandFailed{Problem: p}
 }
 
-
 // MaxNextWait is the longest Wait the state machine makes between two
 // polls: the heartbeat proof counts it.
 const MaxNextWait = maxNextWait * time.Second
