@@ -54,12 +54,19 @@ func instance(id string) func(map[string]any) {
 
 // stateDocument is the state document as "DNS work failed" receives it:
 // the event, the caught error, and the release's result in $.lifecycle.
+// keptInstance is the $.instance a failed execution holds: the record it
+// was registering or removing.
+var keptInstance = workflow.InstanceResult{Action: workflow.ActionDeregister, InstanceID: "i-0a1b2c3d4e5f60718", ASG: "web-prod",
+	Record: &workflow.Record{Hostname: "web-prod-i-0a1b2c3d4e5f60718", Zone: "corp.example.com",
+		FQDN: "web-prod-i-0a1b2c3d4e5f60718.corp.example.com", TTL: 300}}
+
 func stateDocument(t *testing.T, input string, lc workflow.LifecycleResult) string {
 	t.Helper()
 	var doc map[string]any
 	if err := json.Unmarshal([]byte(input), &doc); err != nil {
 		t.Fatal(err)
 	}
+	doc["instance"] = keptInstance
 	doc["error"] = workflow.CaughtError{Error: lc.Error, Cause: `{"errorMessage":"` + lc.Error + ` on the DC","errorType":"` + lc.Error + `"}`}
 	doc["lifecycle"] = lc
 	out, err := json.Marshal(doc)

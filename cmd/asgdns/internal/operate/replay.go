@@ -78,6 +78,9 @@ type Step struct {
 	ReplayStatus string `json:"replayStatus"`
 	Result       string `json:"result"`
 	Error        string `json:"error"`
+	// input is a restart's execution input: the original event, and for a
+	// termination the record it was removing.
+	input string
 }
 
 // Summary counts the steps: planned ones in a dry run, done ones with --yes.
@@ -242,6 +245,7 @@ func (r *replayer) planOne(ctx context.Context, st *Step) {
 	}
 	st.EndedIn = end.State
 	st.Action, st.Reason = decide(e, end)
+	st.input = restartInput(e, end)
 	if st.Action == ActionSkip {
 		st.Result = resultSkipped
 	}
@@ -320,6 +324,34 @@ func afterRelease(e Execution, end ending) (Action, string) {
 	return ActionRestart, prefix + fmt.Sprintf(" and the launch was released with %s: the instance is in service without its record, a new execution registers it", lc.Result)
 }
 
+// restartInput is the input a restart starts with: the original event. A
+// termination keeps its name (DESIGN §7): when the failed execution had
+// derived the record it was removing, the restart carries that
+// $.instance, and DescribeInstance removes that name rather than deriving
+// it again from an instance that is gone (a {tag:…} or {az} template could
+// not be).
+func restartInput(e Execution, end ending) string {
+	var state workflow.State
+	if e.plan.Transition != workflow.TransitionTerminate || end.Truncated ||
+		json.Unmarshal([]byte(end.Input), &state) != nil || state.Instance == nil || state.Instance.Record == nil {
+		return e.input
+	}
+	var input map[string]json.RawMessage
+	if json.Unmarshal([]byte(e.input), &input) != nil {
+		return e.input
+	}
+	kept, err := json.Marshal(state.Instance)
+	if err != nil {
+		return e.input
+	}
+	input["instance"] = kept
+	out, err := json.Marshal(input)
+	if err != nil {
+		return e.input
+	}
+	return string(out)
+}
+
 func redrives(e Execution) string {
 	s := fmt.Sprintf("redriven %d time%s", e.RedriveCount, plural(e.RedriveCount))
 	if e.RedriveDate != nil {
@@ -371,7 +403,7 @@ func (r *replayer) actOne(ctx context.Context, st *Step) {
 		st.Result = resultRedriven
 	case ActionRestart:
 		_, err := r.clients.SFN.StartExecution(ctx, &sfn.StartExecutionInput{
-			StateMachineArn: aws.String(r.stateMachineARN), Name: aws.String(st.ReplayName), Input: aws.String(e.input),
+			StateMachineArn: aws.String(r.stateMachineARN), Name: aws.String(st.ReplayName), Input: aws.String(st.input),
 		})
 		var exists *types.ExecutionAlreadyExists
 		switch {
