@@ -95,11 +95,11 @@ func TestTemplateRuleAgainstFixtures(t *testing.T) {
 	if rule.Name != "DnsRegistrationLifecycleAction" {
 		t.Errorf("rule name = %s", rule.Name)
 	}
-	want := `{"detail":{"AutoScalingGroupName":["api","web-prod"]},"detail-type":["EC2 Instance-launch Lifecycle Action","EC2 Instance-terminate Lifecycle Action"],"source":["aws.autoscaling"]}`
+	want := `{"detail":{"AutoScalingGroupName":["api","web-prod"],"LifecycleHookName":["asgdns-launch","asgdns-terminate"]},"detail-type":["EC2 Instance-launch Lifecycle Action","EC2 Instance-terminate Lifecycle Action"],"source":["aws.autoscaling"]}`
 	if string(rule.Pattern) != want {
 		t.Errorf("pattern =\n%s\nwant\n%s", rule.Pattern, want)
 	}
-	if rule.RetryPolicy == nil || rule.RetryPolicy.MaximumRetryAttempts != 185 || rule.RetryPolicy.MaximumEventAge.Seconds() != 3600 {
+	if rule.RetryPolicy == nil || rule.RetryPolicy.MaximumRetryAttempts != 185 || rule.RetryPolicy.MaximumEventAge.Seconds() != 900 {
 		t.Errorf("retry policy = %+v", rule.RetryPolicy)
 	}
 	m, err := compilePattern(rule.Pattern)
@@ -120,10 +120,24 @@ func TestTemplateRuleAgainstFixtures(t *testing.T) {
 			t.Fatal(err)
 		}
 		name := filepath.Base(f)
-		// Every lifecycle action of web-prod is the state machine's, even a
-		// test notification (the workflow ends it cleanly); activity events
-		// are not.
-		wantMatch := !strings.HasPrefix(name, "launch-successful") && name != "unknown.json"
+		detail := doc["detail"].(map[string]any)
+		if _, ok := detail["LifecycleHookName"]; ok {
+			// The fixtures' hooks are named dns-*; the stack's defaults
+			// are asgdns-launch and asgdns-terminate.
+			hook := "asgdns-launch"
+			if strings.HasPrefix(name, "terminate") {
+				hook = "asgdns-terminate"
+			}
+			detail["LifecycleHookName"] = "drain-connections" // another team's hook
+			if m.matches(doc) {
+				t.Errorf("%s: matched another team's hook", name)
+			}
+			detail["LifecycleHookName"] = hook
+		}
+		// Every lifecycle action of asgdns's hooks on web-prod is the state
+		// machine's; activity events are not, nor is a test notification,
+		// which names no hook (the workflow would end it cleanly anyway).
+		wantMatch := !strings.HasPrefix(name, "launch-successful") && name != "unknown.json" && name != "test-notification.json"
 		if got := m.matches(doc); got != wantMatch {
 			t.Errorf("%s: match = %v, want %v", name, got, wantMatch)
 		}
