@@ -72,7 +72,8 @@ func TestFromAWS(t *testing.T) {
 func TestErrorNamesAreTypeNames(t *testing.T) {
 	errs := []error{
 		&workflow.InvalidEvent{}, &workflow.InvalidConfig{}, &workflow.InvalidHostname{}, &workflow.InstanceNotFound{},
-		&workflow.AccessDenied{}, &workflow.CommandRejected{}, &workflow.CommandFailed{}, &workflow.Throttled{}, &workflow.Unavailable{},
+		&workflow.AccessDenied{}, &workflow.CommandRejected{}, &workflow.Conflict{},
+		&workflow.Throttled{}, &workflow.Unavailable{}, &workflow.CommandFailed{},
 	}
 	if len(errs) != len(workflow.ErrorNames) {
 		t.Fatalf("%d types, %d names", len(errs), len(workflow.ErrorNames))
@@ -81,6 +82,33 @@ func TestErrorNamesAreTypeNames(t *testing.T) {
 		typeName := fmt.Sprintf("%T", err)[len("*workflow."):]
 		if typeName != workflow.ErrorNames[i] || workflow.Routed(err) != typeName {
 			t.Errorf("type %s, name %s, routed %s", typeName, workflow.ErrorNames[i], workflow.Routed(err))
+		}
+	}
+}
+
+// TestTransient: the errors that hold the instance (DESIGN §7) and those
+// that release it at once. States.Timeout is Step Functions' own name for a
+// Task that ran out of time.
+func TestTransient(t *testing.T) {
+	want := map[string]bool{
+		"Throttled": true, "Unavailable": true, "CommandFailed": true, "States.Timeout": true,
+		"InvalidEvent": false, "InvalidConfig": false, "InvalidHostname": false, "InstanceNotFound": false,
+		"AccessDenied": false, "CommandRejected": false, "Conflict": false,
+		"States.ALL": false, "States.TaskFailed": false, "Lambda.ServiceException": false, "": false,
+	}
+	for name, transient := range want {
+		if got := workflow.Transient(name); got != transient {
+			t.Errorf("Transient(%q) = %v, want %v", name, got, transient)
+		}
+	}
+	for _, name := range workflow.TransientErrors {
+		if _, ok := want[name]; !ok {
+			t.Errorf("transient error %s has no expectation here", name)
+		}
+	}
+	for _, name := range workflow.ErrorNames {
+		if _, ok := want[name]; !ok {
+			t.Errorf("routed error %s has no expectation here", name)
 		}
 	}
 }

@@ -69,3 +69,25 @@ func TestParseOutcome(t *testing.T) {
 		}
 	}
 }
+
+func TestValidIPv4(t *testing.T) {
+	for ip, want := range map[string]bool{
+		"10.20.30.40": true, "0.0.0.0": true, "255.255.255.255": true,
+		"": false, "10.20.30": false, "10.20.30.256": false, "::1": false, "10.20.30.40 ": false, "10.20.30.40\n": false, "010.0.0.1x": false,
+	} {
+		if got := workflow.ValidIPv4(ip); got != want {
+			t.Errorf("ValidIPv4(%q) = %v, want %v", ip, got, want)
+		}
+	}
+}
+
+// TestRefusingRcodesSurviveParsing: every rcode WaitForCommand classifies as
+// a refusal is kept by ParseOutcome, or the classification could never see it.
+func TestRefusingRcodesSurviveParsing(t *testing.T) {
+	for _, rcode := range append([]string{"SERVFAIL", "TIMEOUT"}, workflow.RefusingRcodes...) {
+		line := `{"asgdns":1,"outcome":"dns-error","fqdn":"web-1.corp.example.com","ip":"10.0.0.5","ptr":"off","rcode":"` + rcode + `","owner":"","message":"the update failed"}`
+		if o := workflow.ParseOutcome(line); o == nil || o.Rcode != rcode {
+			t.Errorf("%s: parsed %+v", rcode, o)
+		}
+	}
+}

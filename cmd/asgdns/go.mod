@@ -6,6 +6,7 @@ require (
 	github.com/asgdns/asgdns/asl v0.0.0
 	github.com/asgdns/asgdns/local/cloud v0.0.0
 	github.com/asgdns/asgdns/local/stack v0.0.0
+	github.com/asgdns/asgdns/statemachine v0.0.0
 	github.com/asgdns/asgdns/workflow v0.0.0
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
@@ -13,15 +14,21 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/autoscaling v1.81.0
 	github.com/aws/aws-sdk-go-v2/service/cloudformation v1.83.0
 	github.com/aws/aws-sdk-go-v2/service/ec2 v1.345.0
+	github.com/aws/aws-sdk-go-v2/service/lambda v1.118.0
 	github.com/aws/aws-sdk-go-v2/service/sfn v1.41.2
+	github.com/aws/aws-sdk-go-v2/service/ssm v1.82.1
+	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0
 	github.com/aws/smithy-go v1.28.9
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (
+	github.com/asgdns/asgdns/functions/wait-for-command v0.0.0 // indirect
 	github.com/asgdns/asgdns/local/lambdahost v0.0.0 // indirect
 	github.com/asgdns/asgdns/local/stepfunctions v0.0.0 // indirect
-	github.com/asgdns/asgdns/shared-services v0.0.0-00010101000000-000000000000 // indirect
+	github.com/asgdns/asgdns/shared-services v0.0.0 // indirect
 	github.com/aws/aws-lambda-go v1.55.1 // indirect
+	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27 // indirect
 	github.com/aws/aws-sdk-go-v2/feature/ec2/imds v1.20.9 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/configsources v1.5.12 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/endpoints/v2 v2.8.12 // indirect
@@ -31,13 +38,23 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/signin v1.13.1 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sso v1.39.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.5 // indirect
-	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
 replace (
 	github.com/asgdns/asgdns/asl => ../../asl
 	github.com/asgdns/asgdns/workflow => ../../workflow
+)
+
+// statemachine (RequiredHeartbeatTimeout, for `asgdns check`) and the
+// function modules its go.mod requires.
+replace (
+	github.com/asgdns/asgdns/functions/assume-role => ../../functions/assume-role
+	github.com/asgdns/asgdns/functions/complete-lifecycle => ../../functions/complete-lifecycle
+	github.com/asgdns/asgdns/functions/describe-instance => ../../functions/describe-instance
+	github.com/asgdns/asgdns/functions/hold-instance => ../../functions/hold-instance
+	github.com/asgdns/asgdns/functions/send-command => ../../functions/send-command
+	github.com/asgdns/asgdns/functions/wait-for-command => ../../functions/wait-for-command
+	github.com/asgdns/asgdns/statemachine => ../../statemachine
 )
 
 replace (

@@ -6,12 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/asgdns/asgdns/cmd/asgdns/internal/operate"
+	"github.com/asgdns/asgdns/local/cloud"
 	"github.com/asgdns/asgdns/local/cloud/bind"
 	"github.com/asgdns/asgdns/local/stack"
 )
@@ -24,6 +27,8 @@ func localCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if len(args) == 0 || (args[0] != "serve" && args[0] != "demo") {
 		fmt.Fprint(stderr, `Usage: asgdns local serve [--addr 127.0.0.1:4566] [--asg web-demo,...] [--accounts 111111111111,...]
                           [--stack-name asgdns] [--trust-by-organization] [--repo DIR]
+                          [--throttle service:Operation=RATE/BURST ...] [--dc-workers 5]
+                          [--command-duration 500ms]
        asgdns local demo  [--repo DIR] [--verbose]
 
 serve starts the local stack (AWS endpoint, real function binaries, the real
@@ -31,6 +36,9 @@ state machine, BIND) and prints the environment a client needs; Ctrl-C stops it.
 Each of --accounts deploys the application stack (named --stack-name); the
 shared-services stack gets one role and document per account, trusting the
 function roles by ARN, or with --trust-by-organization by principal tag.
+--throttle, --dc-workers and --command-duration put the world under load: API
+throttling per account, a DC that runs a bounded number of commands at once,
+each taking longer.
 demo starts it, scales a demo ASG out and in, breaks and mends DNS, replays the
 failed execution, and checks every step with real DNS queries.
 `)
@@ -44,8 +52,31 @@ failed execution, and checks every step with real DNS queries.
 	accounts := fs.String("accounts", stack.AppAccount, "comma-separated application accounts, each with a deployment (serve; the first is the operator's)")
 	stackName := fs.String("stack-name", stack.StackName, "the application stacks' name: CloudFormation generates role names from it (serve)")
 	byOrg := fs.Bool("trust-by-organization", false, "the shared-services roles trust asgdns's principal tag in the organization, not role ARNs (serve)")
+	throttle := map[string]cloud.Rate{}
+	fs.Func("throttle", "throttle an API per account: service:Operation=RATE/BURST, RATE calls a second with bursts of BURST,\n"+
+		"e.g. ssm:SendCommand=5/10 or ssm:*=20/40 for each SSM operation; repeatable (serve)", func(v string) error {
+		key, rate, err := parseThrottle(v)
+		if err != nil {
+			return err
+		}
+		if _, dup := throttle[key]; dup {
+			return fmt.Errorf("%s is throttled twice: give each service:Operation once", key)
+		}
+		throttle[key] = rate
+		return nil
+	})
+	dcWorkers := fs.Int("dc-workers", 0, "how many commands the DC runs at once; more wait their turn (serve; 0: the SSM agent's default, 5)")
+	commandDuration := fs.Duration("command-duration", 0, "extra time each command takes on the DC, e.g. 500ms (serve)")
 	verbose := fs.Bool("verbose", false, "show the stack's and the functions' logs (demo)")
 	if err := fs.Parse(args[1:]); err != nil {
+		return operate.ExitUsage
+	}
+	if *dcWorkers < 0 {
+		fmt.Fprintf(stderr, "asgdns local: --dc-workers %d: the DC runs at least one command at a time; give 1 or more (or 0 for the agent's default, 5)\n", *dcWorkers)
+		return operate.ExitUsage
+	}
+	if *commandDuration < 0 {
+		fmt.Fprintf(stderr, "asgdns local: --command-duration %s: a duration cannot be negative; give e.g. 500ms, or 0 for none\n", *commandDuration)
 		return operate.ExitUsage
 	}
 	root, err := repoRoot(*repo)
@@ -61,7 +92,8 @@ failed execution, and checks every step with real DNS queries.
 		return runDemo(ctx, root, *verbose, stdout, stderr)
 	}
 	s, err := stack.Start(ctx, stack.Options{RepoRoot: root, Addr: *addr, ASGNames: strings.Split(*asgs, ","),
-		Accounts: strings.Split(*accounts, ","), StackName: *stackName, TrustByOrganization: *byOrg, Log: stderr, FunctionLogs: stderr})
+		Accounts: strings.Split(*accounts, ","), StackName: *stackName, TrustByOrganization: *byOrg,
+		Throttle: throttle, AgentWorkers: *dcWorkers, CommandDuration: *commandDuration, Log: stderr, FunctionLogs: stderr})
 	if err != nil {
 		fmt.Fprintf(stderr, "asgdns local: %v\n", err)
 		return operate.ExitFailed
@@ -77,6 +109,29 @@ failed execution, and checks every step with real DNS queries.
 	fmt.Fprintf(stdout, "\nState machine: %s\nCtrl-C stops it.\n", s.StateMachineARN)
 	<-ctx.Done()
 	return operate.ExitOK
+}
+
+// parseThrottle reads a --throttle value, service:Operation=RATE/BURST. The
+// flag package names the flag and the value with the error.
+func parseThrottle(v string) (string, cloud.Rate, error) {
+	const want = "want service:Operation=RATE/BURST, e.g. ssm:SendCommand=5/10 (5 calls a second, bursts of 10)"
+	key, spec, ok := strings.Cut(v, "=")
+	perSecond, burst, ok2 := strings.Cut(spec, "/")
+	if !ok || !ok2 {
+		return "", cloud.Rate{}, errors.New(want)
+	}
+	var r cloud.Rate
+	var err error
+	if r.PerSecond, err = strconv.ParseFloat(perSecond, 64); err != nil || !(r.PerSecond > 0) || math.IsInf(r.PerSecond, 1) {
+		return "", cloud.Rate{}, fmt.Errorf("RATE %q is not a number of calls a second above 0; %s", perSecond, want)
+	}
+	if r.Burst, err = strconv.Atoi(burst); err != nil || r.Burst < 1 {
+		return "", cloud.Rate{}, fmt.Errorf("BURST %q is not a whole number of calls, 1 or more; %s", burst, want)
+	}
+	if err := cloud.ValidateThrottle(key, r); err != nil {
+		return "", cloud.Rate{}, err
+	}
+	return key, r, nil
 }
 
 // repoRoot finds the repository: the given folder, or the nearest parent of

@@ -1,8 +1,9 @@
 // Command asgdns is the operator's tool for the asgdns state machine:
-// `asgdns executions` lists what ran and why it failed, `asgdns replay`
-// redrives or restarts what failed. It uses the standard AWS configuration
-// (profiles, AWS_REGION, AWS_ENDPOINT_URL), so it works the same against
-// AWS and against the local stack.
+// `asgdns check` finds, before the first launch, what the workflow would
+// fail on, `asgdns executions` lists what ran and why it failed, `asgdns
+// replay` redrives or restarts what failed. It uses the standard AWS
+// configuration (profiles, AWS_REGION, AWS_ENDPOINT_URL), so it works the
+// same against AWS and against the local stack.
 package main
 
 import (
@@ -22,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/asgdns/asgdns/cmd/asgdns/internal/check"
 	"github.com/asgdns/asgdns/cmd/asgdns/internal/operate"
 )
 
@@ -43,6 +45,9 @@ type table []command
 // this package (`sfn run …`, `local …`) add themselves from their own init
 // functions with commands.register, so each stays in its own file.
 var commands = table{
+	{"check", check.CommandSummary, func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+		return check.Run(ctx, checkEnv(stdout, stderr), args)
+	}},
 	{"executions", operate.ExecutionsUsage, func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return operate.Executions(ctx, awsEnv(stdout, stderr), args)
 	}},
@@ -116,7 +121,8 @@ Run 'asgdns help <command>' for a command's flags. AWS access uses the
 standard configuration: AWS_PROFILE / --profile, AWS_REGION / --region,
 AWS_ENDPOINT_URL (e.g. the local stack).
 
-Exit codes: 0 done (a dry run included), 1 something failed, 2 bad usage.
+Exit codes: 0 done (a dry run included), 1 something failed (for check:
+problems found), 2 bad usage.
 `)
 }
 

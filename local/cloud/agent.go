@@ -24,31 +24,130 @@ import (
 // to stderr, and steps whose precondition does not hold skipped as
 // Success.
 
-// runInvocation is the agent picking an invocation up and running it.
-func (c *Cloud) runInvocation(inv *invocation) {
-	if c.pickup > 0 {
-		t := time.NewTimer(c.pickup)
-		select {
-		case <-t.C:
-		case <-c.base.Done():
-			t.Stop()
-			return
-		}
+// DefaultAgentWorkers is how many documents the agent runs at once on a
+// node: amazon-ssm-agent's CommandWorkersLimit, whose default is 5
+// (UNVERIFIED value: see /work/shared/reference/aws-facts.md §8).
+const DefaultAgentWorkers = 5
+
+// agentPool is the agents' workers (guarded by Cloud.mu): each node runs
+// at most workers invocations at once; the others it has picked up wait,
+// Pending, oldest first.
+type agentPool struct {
+	workers  int
+	duration time.Duration            // extra time each invocation keeps its worker
+	running  map[string]int           // node id → invocations running
+	waiting  map[string][]*invocation // node id → picked up, not started
+}
+
+func newAgentPool(workers int, duration time.Duration) agentPool {
+	if workers == 0 {
+		workers = DefaultAgentWorkers
+	}
+	return agentPool{workers: workers, duration: duration, running: map[string]int{}, waiting: map[string][]*invocation{}}
+}
+
+// SetAgentWorkers changes how many commands each managed node runs at
+// once (DefaultAgentWorkers when 0); waiting commands start if it grew.
+func (c *Cloud) SetAgentWorkers(n int) error {
+	if n < 0 {
+		return fmt.Errorf("cloud: SetAgentWorkers(%d): a node runs at least one command at a time (0 means the default, %d)", n, DefaultAgentWorkers)
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.agent.workers = newAgentPool(n, 0).workers
+	for node := range c.agent.waiting {
+		c.startWaitingLocked(node)
+	}
+	return nil
+}
+
+// SetCommandDuration changes the extra time (real time) each command
+// takes on its node, for commands that start from now on.
+func (c *Cloud) SetCommandDuration(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("cloud: SetCommandDuration(%s): a duration cannot be negative", d)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.agent.duration = d
+	return nil
+}
+
+// pickUp is the agent picking an invocation up: after the pickup delay
+// GetCommandInvocation finds it, Pending until a worker is free.
+func (c *Cloud) pickUp(inv *invocation) {
+	if !c.sleep(c.pickup) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if inv.status != "Pending" || c.closed {
-		c.mu.Unlock()
 		return // delivery timed out first
 	}
-	inv.status, inv.details, inv.visible, inv.started = "InProgress", "In Progress", true, c.clock.Now()
+	inv.visible = true
+	id := inv.node.id
+	c.agent.waiting[id] = append(c.agent.waiting[id], inv)
+	c.startWaitingLocked(id)
+}
+
+// startWaitingLocked starts a node's waiting invocations while it has
+// free workers, skipping those whose delivery timed out while they waited
+// (caller holds c.mu).
+func (c *Cloud) startWaitingLocked(node string) {
+	for c.agent.running[node] < c.agent.workers && len(c.agent.waiting[node]) > 0 {
+		inv := c.agent.waiting[node][0]
+		c.agent.waiting[node] = c.agent.waiting[node][1:]
+		if inv.status != "Pending" {
+			continue
+		}
+		c.agent.running[node]++
+		inv.status, inv.details, inv.started = "InProgress", "In Progress", c.clock.Now()
+		extra := c.agent.duration
+		c.spawnLocked(func() { c.runInvocation(inv, extra) })
+	}
+}
+
+// sleep waits d of real time; false when the Cloud closed meanwhile.
+func (c *Cloud) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return c.base.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.base.Done():
+		return false
+	}
+}
+
+// runInvocation runs an invocation a worker has started, its first step
+// that runs taking extra time (a busy DC) on top.
+func (c *Cloud) runInvocation(inv *invocation, extra time.Duration) {
+	c.mu.Lock()
 	node, cmd := *inv.node, inv.cmd
 	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.agent.running[node.id]--
+		c.startWaitingLocked(node.id)
+	}()
 
 	for i, step := range cmd.doc.Content.MainSteps {
 		c.mu.Lock()
 		p := inv.plugins[i]
 		p.status, p.details, p.started = "InProgress", "In Progress", c.clock.Now()
 		c.mu.Unlock()
+		// The extra time goes to the first step that runs, so that the
+		// step a caller polls is InProgress meanwhile.
+		if ok, _ := preconditionHolds(step.Precondition, node.platform); ok && extra > 0 {
+			if !c.sleep(extra) {
+				return
+			}
+			extra = 0
+		}
 
 		res := c.runStep(cmd, node, step)
 

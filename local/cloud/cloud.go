@@ -71,6 +71,21 @@ type Options struct {
 	// command up; until then GetCommandInvocation answers
 	// InvocationDoesNotExist, as right after a real SendCommand.
 	AgentPickupDelay time.Duration
+	// AgentWorkers is how many commands a managed node's agent runs at
+	// once (the agent's CommandWorkersLimit); DefaultAgentWorkers when 0.
+	// Further commands wait, Pending, and time out undelivered if their
+	// TimeoutSeconds passes first.
+	AgentWorkers int
+	// CommandDuration is how long (real time) each command keeps its
+	// worker busy on top of running its steps: a loaded DC. None when 0.
+	CommandDuration time.Duration
+	// Throttle throttles APIs for every account: a token bucket per
+	// account and operation, keyed "service:Operation" by the signing
+	// name (ssm:SendCommand, ec2:DescribeInstances, sts:AssumeRole,
+	// autoscaling:RecordLifecycleActionHeartbeat, …) or "service:*" for
+	// each of a service's operations. No throttling when empty; see
+	// SetThrottle to change it while running.
+	Throttle map[string]Rate
 	// WorkDir is where the agent writes the scripts it runs; a temporary
 	// directory (removed by Close) when empty.
 	WorkDir string
@@ -95,6 +110,7 @@ type Cloud struct {
 	pickup  time.Duration
 	workDir string
 	ownDir  bool
+	limits  *limiter
 
 	// base is cancelled by Close: it stops the agent's processes and
 	// event deliveries in flight.
@@ -116,6 +132,7 @@ type Cloud struct {
 	groups       map[string]*group // key: account/name
 	nodes        map[string]*managedNode
 	commands     map[string]*command
+	agent        agentPool
 	rules        []*rule
 	deadLetters  []DeadLetter
 }
@@ -159,6 +176,14 @@ func New(opts Options) (*Cloud, error) {
 		}
 		tn.document = *opts.Document
 	}
+	for key, r := range opts.Throttle {
+		if err := ValidateThrottle(key, r); err != nil {
+			return nil, fmt.Errorf("cloud: Options.Throttle: %w", err)
+		}
+	}
+	if opts.AgentWorkers < 0 || opts.CommandDuration < 0 {
+		return nil, fmt.Errorf("cloud: Options.AgentWorkers (%d) and Options.CommandDuration (%s) must not be negative", opts.AgentWorkers, opts.CommandDuration)
+	}
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -170,6 +195,7 @@ func New(opts Options) (*Cloud, error) {
 		rolePolicies: map[string][]statement{}, roleTags: map[string]map[string]string{},
 		networks: map[string]*network{}, instances: map[string]*instance{}, groups: map[string]*group{},
 		nodes: map[string]*managedNode{}, commands: map[string]*command{},
+		limits: newLimiter(opts.Throttle), agent: newAgentPool(opts.AgentWorkers, opts.CommandDuration),
 	}
 	if c.workDir == "" {
 		if c.workDir, err = os.MkdirTemp("", "asgdns-ssm-agent-"); err != nil {
@@ -194,6 +220,7 @@ func New(opts Options) (*Cloud, error) {
 		"AmazonSSM": {"SendCommand": c.sendCommand, "GetCommandInvocation": c.getCommandInvocation, "ListCommandInvocations": c.listCommandInvocations},
 		"AWSEvents": {"PutEvents": c.putEvents, "TestEventPattern": c.testEventPattern},
 	}
+	c.serveInventory()
 	for _, tn := range shared.tenants {
 		c.rolePolicies[tn.roleARN] = tn.permissions
 	}
@@ -445,6 +472,12 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if proto == protoJSON {
 		op := strings.TrimPrefix(target, service+".")
+		if target != "" {
+			if apiErr := c.throttle(caller, sc.Service, op, proto); apiErr != nil {
+				fail(apiErr)
+				return
+			}
+		}
 		c.mu.Lock()
 		custom := c.targets[service]
 		c.mu.Unlock()
@@ -487,6 +520,10 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	action := cl.form.get("Action")
 	if action == "" {
 		fail(newError(http.StatusBadRequest, "MissingAction", "No action was supplied with this request."))
+		return
+	}
+	if apiErr := c.throttle(caller, sc.Service, action, proto); apiErr != nil {
+		fail(apiErr)
 		return
 	}
 	actions, known := c.query[service]

@@ -424,7 +424,7 @@ func (c *Cloud) dispatch(inv *invocation) {
 		c.finishInvocation(inv, "Failed", "Undeliverable", -1)
 		return
 	case Reachable:
-		c.spawnLocked(func() { c.runInvocation(inv) })
+		c.spawnLocked(func() { c.pickUp(inv) })
 	}
 	// Whatever the agent has not picked up when the command's timeout
 	// passes is never run.

@@ -132,15 +132,17 @@ func outcome(res *workflow.SessionResult, err error) any {
 	return res
 }
 
-// TestFixtures runs the state every fixture event leads to and compares with
-// its golden output. Events without DNS work never reach AssumeRole in the
+// TestFixtures runs the state every fixture event leads to, and the states
+// of a hold loop's next round and of an undone launch, and compares with
+// the golden output. Events without DNS work never reach AssumeRole in the
 // state machine; if one does, it is refused without calling STS.
 func TestFixtures(t *testing.T) {
 	wantCalls := map[string]int{
 		"launch": 1, "launch-from-warm-pool": 1, "launch-successful": 1, "terminate": 1,
 		"launch-into-warm-pool": 0, "terminate-to-warm-pool": 0, "test-notification": 0, "unknown": 0,
+		"launch-held": 1, "terminate-held": 1, "launch-outlived": 1,
 	}
-	for _, name := range lambdatest.Fixtures(t) {
+	for _, name := range append(lambdatest.Fixtures(t), "launch-held", "terminate-held", "launch-outlived") {
 		t.Run(name, func(t *testing.T) {
 			want, ok := wantCalls[name]
 			if !ok {

@@ -7,14 +7,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/asgdns/asgdns/workflow"
@@ -32,11 +36,20 @@ const (
 	termToken   = "fed1b025-e7b0-43db-b656-7ed399294135"
 )
 
-// fakeAutoScaling records what was asked and answers with err (nil: done).
+// fakeAutoScaling records what was asked and answers CompleteLifecycleAction
+// with err (nil: done), and DescribeAutoScalingInstances with the
+// instance's lifecycle state in the fixtures' group (none for
+// notInAnyGroup), or describeErr.
 type fakeAutoScaling struct {
-	calls []*autoscaling.CompleteLifecycleActionInput
-	err   error
+	calls       []*autoscaling.CompleteLifecycleActionInput
+	err         error
+	described   []*autoscaling.DescribeAutoScalingInstancesInput
+	state       string
+	describeErr error
 }
+
+// notInAnyGroup is the fake's answer for an instance no group lists.
+const notInAnyGroup = ""
 
 func (f *fakeAutoScaling) CompleteLifecycleAction(_ context.Context, in *autoscaling.CompleteLifecycleActionInput, _ ...func(*autoscaling.Options)) (*autoscaling.CompleteLifecycleActionOutput, error) {
 	f.calls = append(f.calls, in)
@@ -46,8 +59,39 @@ func (f *fakeAutoScaling) CompleteLifecycleAction(_ context.Context, in *autosca
 	return &autoscaling.CompleteLifecycleActionOutput{}, nil
 }
 
+func (f *fakeAutoScaling) DescribeAutoScalingInstances(_ context.Context, in *autoscaling.DescribeAutoScalingInstancesInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error) {
+	f.described = append(f.described, in)
+	if f.describeErr != nil {
+		return nil, f.describeErr
+	}
+	out := &autoscaling.DescribeAutoScalingInstancesOutput{}
+	if f.state != notInAnyGroup {
+		out.AutoScalingInstances = []astypes.AutoScalingInstanceDetails{{InstanceId: aws.String(instanceID),
+			AutoScalingGroupName: aws.String("web-prod"), LifecycleState: aws.String(f.state)}}
+	}
+	return out, nil
+}
+
+// checkDescribed asserts the group was asked about the fixture instance
+// want times (the only question CompleteLifecycle asks besides completing).
+func checkDescribed(t *testing.T, f *fakeAutoScaling, want int) {
+	t.Helper()
+	if len(f.described) != want {
+		t.Fatalf("DescribeAutoScalingInstances called %d times, want %d", len(f.described), want)
+	}
+	for _, in := range f.described {
+		if strings.Join(in.InstanceIds, ",") != instanceID || in.MaxRecords != nil || in.NextToken != nil {
+			t.Errorf("DescribeAutoScalingInstances asked %+v, want only instance %s", in, instanceID)
+		}
+	}
+}
+
+// fixtureHooks are the lifecycle hooks the fixture events name, as a
+// deployment lists them in ASGDNS_HOOK_NAMES.
+var fixtureHooks = workflow.HookNames{"dns-launch", "dns-terminate"}
+
 func newHandler(f *fakeAutoScaling, onFailure workflow.FailurePolicy, logs io.Writer) *Handler {
-	return &Handler{AutoScaling: f, OnFailure: onFailure, Log: slog.New(slog.NewJSONHandler(logs, nil))}
+	return &Handler{AutoScaling: f, OnFailure: onFailure, Hooks: fixtureHooks, Log: slog.New(slog.NewJSONHandler(logs, nil))}
 }
 
 // sent is the CompleteLifecycleAction call a case expects.
@@ -77,69 +121,104 @@ func checkSent(t *testing.T, calls []*autoscaling.CompleteLifecycleActionInput, 
 	}
 }
 
-// outcome is what a golden file holds: the step's output, or the error Step
-// Functions would see.
-func outcome(res *workflow.LifecycleResult, err error) any {
-	if err != nil {
-		return map[string]string{"errorType": workflow.Routed(err), "errorMessage": err.Error()}
+// outcome is what a golden file holds: the step's output, or the error as
+// the state machine's Catch records it in the state (the name, and
+// Lambda's error payload as the cause).
+func outcome(t testing.TB, res *workflow.LifecycleResult, err error) any {
+	if err == nil {
+		return res
 	}
-	return res
+	cause, mErr := json.Marshal(struct {
+		Message string `json:"errorMessage"`
+		Type    string `json:"errorType"`
+	}{err.Error(), workflow.Routed(err)})
+	if mErr != nil {
+		t.Fatal(mErr)
+	}
+	return workflow.CaughtError{Error: workflow.Routed(err), Cause: string(cause)}
 }
 
-// failureInputs are states a Catch leads to CompleteLifecycle with; the rest
-// of testdata is the success state of every fixture event.
-var failureInputs = []string{"launch-failed", "terminate-failed", "launch-failed-without-instance"}
+// stateInputs are the states of testdata beyond the success state of every
+// fixture event: failures the machine releases the instance for, a success
+// after a hold, and a launch that outlived its instance.
+var stateInputs = []string{"launch-failed", "terminate-failed", "launch-failed-without-instance", "launch-conflict", "launch-after-hold", "launch-undone"}
 
-// TestFixtures runs the state of every fixture event (and of the failures)
-// against the golden output and checks what was sent: nothing when the event
-// has no lifecycle action token.
+// TestFixtures runs the state of every fixture event (and of the states
+// above) against the golden output and checks what was sent: nothing when
+// no lifecycle action of asgdns's waits.
 func TestFixtures(t *testing.T) {
-	want := map[string]*sent{
-		"launch":                         {"dns-launch", launchToken, "CONTINUE"},
-		"launch-from-warm-pool":          {"dns-launch", "6f4838bc-935e-408b-b484-e02750cd804d", "CONTINUE"},
-		"launch-into-warm-pool":          {"dns-launch", "ea44fe9b-a536-49bc-a1e0-c4787d93f748", "CONTINUE"},
-		"launch-successful":              nil,
-		"terminate":                      {"dns-terminate", termToken, "CONTINUE"},
-		"terminate-to-warm-pool":         {"dns-terminate", "85a44d94-ded1-4d64-8a64-a4fcef24ccda", "CONTINUE"},
-		"test-notification":              nil,
-		"unknown":                        nil,
-		"launch-failed":                  {"dns-launch", launchToken, "ABANDON"},
-		"terminate-failed":               {"dns-terminate", termToken, "CONTINUE"},
-		"launch-failed-without-instance": {"dns-launch", launchToken, "ABANDON"},
+	type expect struct {
+		input string // testdata/<input>.input.json; the name when empty
+		sent  *sent
+		group string // the instance's lifecycle state, when asked
+		asked int    // DescribeAutoScalingInstances calls
+		err   error  // from CompleteLifecycleAction
 	}
-	for _, name := range append(lambdatest.Fixtures(t), failureInputs...) {
+	want := map[string]expect{
+		"launch":                 {sent: &sent{"dns-launch", launchToken, "CONTINUE"}},
+		"launch-from-warm-pool":  {sent: &sent{"dns-launch", "6f4838bc-935e-408b-b484-e02750cd804d", "CONTINUE"}},
+		"launch-into-warm-pool":  {sent: &sent{"dns-launch", "ea44fe9b-a536-49bc-a1e0-c4787d93f748", "CONTINUE"}},
+		"launch-successful":      {},
+		"terminate":              {sent: &sent{"dns-terminate", termToken, "CONTINUE"}},
+		"terminate-to-warm-pool": {sent: &sent{"dns-terminate", "85a44d94-ded1-4d64-8a64-a4fcef24ccda", "CONTINUE"}},
+		"test-notification":      {},
+		"unknown":                {},
+		// Transient failures outlasted the hold budget: the ASG's policy.
+		"launch-failed":    {sent: &sent{"dns-launch", launchToken, "ABANDON"}},
+		"terminate-failed": {sent: &sent{"dns-terminate", termToken, "CONTINUE"}},
+		// Failures every instance would hit: never replaced.
+		"launch-failed-without-instance": {sent: &sent{"dns-launch", launchToken, "CONTINUE"}},
+		"launch-conflict":                {sent: &sent{"dns-launch", launchToken, "CONTINUE"}},
+		// Registered on the second DC after a hold.
+		"launch-after-hold": {sent: &sent{"dns-launch", launchToken, "CONTINUE"}},
+		// The action is gone and so is the instance: back to Describe
+		// instance, which removes the record…
+		"launch-gone": {input: "launch", sent: &sent{"dns-launch", launchToken, "CONTINUE"}, group: "Terminating:Wait", asked: 1,
+			err: apiError("ValidationError", "No active Lifecycle Action found with instance ID "+instanceID)},
+		// …and then there is nothing to complete.
+		"launch-undone": {},
+	}
+	for _, name := range append(append(lambdatest.Fixtures(t), stateInputs...), "launch-gone") {
 		t.Run(name, func(t *testing.T) {
 			w, ok := want[name]
 			if !ok {
 				t.Fatalf("input %s has no expectation here", name)
 			}
-			f := &fakeAutoScaling{}
-			got, err := newHandler(f, config.DefaultOnFailure, io.Discard).Handle(context.Background(), lambdatest.Input(t, name))
-			if err != nil {
+			input := w.input
+			if input == "" {
+				input = name
+			}
+			f := &fakeAutoScaling{err: w.err, state: w.group}
+			got, err := newHandler(f, config.DefaultOnFailure, io.Discard).Handle(context.Background(), lambdatest.Input(t, input))
+			if (err != nil) != (w.err != nil) {
 				t.Fatalf("Handle: %v", err)
 			}
-			if w == nil {
-				if len(f.calls) != 0 || got.Completed || got.Result != "" {
+			checkDescribed(t, f, w.asked)
+			switch {
+			case w.sent == nil:
+				if len(f.calls) != 0 || got.Completed || got.AlreadyCompleted || got.Result != "" {
 					t.Errorf("nothing to complete, yet %d calls and %+v", len(f.calls), got)
 				}
-			} else {
-				checkSent(t, f.calls, *w)
-				if !got.Completed || string(got.Result) != w.result {
-					t.Errorf("got %+v, want completed with %s", got, w.result)
+			case err == nil:
+				checkSent(t, f.calls, *w.sent)
+				if !got.Completed || string(got.Result) != w.sent.result {
+					t.Errorf("got %+v, want completed with %s", got, w.sent.result)
 				}
+			default:
+				checkSent(t, f.calls, *w.sent)
 			}
-			lambdatest.Golden(t, "testdata/"+name+".golden.json", outcome(got, err))
+			lambdatest.Golden(t, "testdata/"+name+".golden.json", outcome(t, got, err))
 		})
 	}
 }
 
 func TestInputsAreFixtureEvents(t *testing.T) {
-	events := map[string]string{"launch-failed": "launch", "terminate-failed": "terminate"}
+	events := map[string]string{"launch-conflict": "launch"}
 	for _, name := range lambdatest.Fixtures(t) {
 		events[name] = name
 	}
-	// launch-failed-without-instance is left out on purpose: its metadata
-	// is broken so that DescribeInstance had failed.
+	// The other state inputs hold the hold loop's keys, which
+	// CheckInputIsEvent does not know: TestFixturesChain derives them.
 	for input, event := range events {
 		t.Run(input, func(t *testing.T) { lambdatest.CheckInputIsEvent(t, input, event) })
 	}
@@ -149,41 +228,87 @@ func setOnFailure(p string) func(map[string]any) {
 	return func(s map[string]any) { s["instance"].(map[string]any)["onFailure"] = p }
 }
 
-// TestPolicy covers how the result is chosen beyond the fixtures: the ASG's
-// own policy, the deployment default, and terminations that always proceed.
-func TestPolicy(t *testing.T) {
+// terminal is a failure every instance would hit, as the Catch records it.
+func terminal(name string) func(map[string]any) {
+	return func(s map[string]any) {
+		s["error"] = map[string]any{"Error": name, "Cause": `{"errorMessage":"refused; fix: fix it","errorType":"` + name + `"}`}
+	}
+}
+
+// expired is a transient failure the hold budget ran out on.
+func expired(name string) func(map[string]any) {
+	return func(s map[string]any) {
+		s["commandError"] = map[string]any{"Error": name, "Cause": `{"errorMessage":"not reached; fix: wait","errorType":"` + name + `"}`}
+		s["hold"] = map[string]any{"holds": 9, "since": "2026-11-20T08:15:54Z", "heldSeconds": 1800, "budgetSeconds": 1800,
+			"expired": true, "heartbeat": "recorded", "retrying": name}
+	}
+}
+
+func all(changes ...func(map[string]any)) func(map[string]any) {
+	return func(s map[string]any) {
+		for _, c := range changes {
+			c(s)
+		}
+	}
+}
+
+// TestDecide covers how the result is chosen (DESIGN §7, hold, don't kill):
+// success and terminations CONTINUE; a failure every instance would hit
+// CONTINUEs a launch too, rather than replace it in a loop; only transient
+// failures that outlasted the hold budget get the ASG's failure policy (or
+// the deployment's, when the state has none).
+func TestDecide(t *testing.T) {
+	const never = ", never replaced for a failure every instance would hit: it runs without its record until this is fixed and replayed"
 	cases := []struct {
 		name       string
 		input      []byte
 		envDefault workflow.FailurePolicy
 		want       workflow.FailurePolicy
 		wantReason string
+		wantError  string
 	}{
 		{name: "success ignores the failure policy", input: lambdatest.Input(t, "launch"), envDefault: workflow.Abandon,
+			want: workflow.Continue, wantReason: "DNS registered: CONTINUE"},
+		{name: "success after a hold", input: lambdatest.Input(t, "launch-after-hold"), envDefault: workflow.Abandon,
 			want: workflow.Continue, wantReason: "DNS registered: CONTINUE"},
 		{name: "deregistered", input: lambdatest.Input(t, "terminate"), envDefault: workflow.Abandon,
 			want: workflow.Continue, wantReason: "DNS deregistered: CONTINUE"},
 		{name: "warm pool move", input: lambdatest.Input(t, "launch-into-warm-pool"), envDefault: workflow.Abandon,
 			want: workflow.Continue, wantReason: "no DNS work (launching into the warm pool: no record until it enters the group): CONTINUE"},
-		{name: "failed launch, ASG says ABANDON", input: lambdatest.Input(t, "launch-failed"), envDefault: workflow.Continue,
-			want: workflow.Abandon, wantReason: "DNS work failed (CommandFailed): ABANDON per onFailure policy"},
-		{name: "failed launch, ASG says CONTINUE", input: lambdatest.WithState(t, "launch-failed", setOnFailure("CONTINUE")), envDefault: workflow.Abandon,
-			want: workflow.Continue, wantReason: "DNS work failed (CommandFailed): CONTINUE per onFailure policy"},
-		{name: "failed launch without instance, default ABANDON", input: lambdatest.Input(t, "launch-failed-without-instance"), envDefault: workflow.Abandon,
-			want: workflow.Abandon, wantReason: "DNS work failed (InvalidConfig): ABANDON per the deployment's default onFailure policy"},
-		{name: "failed launch without instance, default CONTINUE", input: lambdatest.Input(t, "launch-failed-without-instance"), envDefault: workflow.Continue,
-			want: workflow.Continue, wantReason: "DNS work failed (InvalidConfig): CONTINUE per the deployment's default onFailure policy"},
-		{name: "failed launch with a bogus policy in the state", input: lambdatest.WithState(t, "launch-failed", setOnFailure("RETRY")), envDefault: workflow.Continue,
-			want: workflow.Continue, wantReason: "per the deployment's default onFailure policy"},
-		{name: "failed launch into the warm pool", input: lambdatest.WithState(t, "launch-into-warm-pool", func(s map[string]any) {
-			s["error"] = map[string]any{"Error": "Lambda.ServiceException", "Cause": "x"}
-		}), envDefault: workflow.Continue, want: workflow.Abandon, wantReason: "DNS work failed (Lambda.ServiceException): ABANDON per onFailure policy"},
-		{name: "failed termination, ASG says ABANDON", input: lambdatest.Input(t, "terminate-failed"), envDefault: workflow.Abandon,
-			want: workflow.Continue, wantReason: "DNS work failed (CommandFailed): CONTINUE, the instance terminates either way"},
-		{name: "failed termination without instance", input: lambdatest.WithState(t, "terminate-failed", func(s map[string]any) { delete(s, "instance") }),
-			envDefault: workflow.Abandon, want: workflow.Continue, wantReason: "the instance terminates either way"},
-		{name: "failure without a name", input: lambdatest.WithState(t, "launch-failed", func(s map[string]any) { s["error"] = map[string]any{} }),
-			envDefault: workflow.Abandon, want: workflow.Abandon, wantReason: "DNS work failed (unknown error): ABANDON"},
+		// Terminal: CONTINUE whatever the policies say.
+		{name: "conflict on a launch, ASG says ABANDON", input: lambdatest.Input(t, "launch-conflict"), envDefault: workflow.Abandon,
+			want: workflow.Continue, wantReason: "DNS work failed (Conflict): CONTINUE" + never, wantError: "Conflict"},
+		{name: "invalid configuration, no instance, default ABANDON", input: lambdatest.Input(t, "launch-failed-without-instance"), envDefault: workflow.Abandon,
+			want: workflow.Continue, wantReason: "DNS work failed (InvalidConfig): CONTINUE" + never, wantError: "InvalidConfig"},
+		{name: "access denied on a launch", input: lambdatest.WithState(t, "launch", terminal("AccessDenied")), envDefault: workflow.Abandon,
+			want: workflow.Continue, wantReason: "DNS work failed (AccessDenied): CONTINUE" + never, wantError: "AccessDenied"},
+		{name: "terminal while held", input: lambdatest.WithState(t, "launch", all(expired("Unavailable"), terminal("CommandRejected"))),
+			envDefault: workflow.Abandon, want: workflow.Continue, wantReason: "DNS work failed (CommandRejected): CONTINUE" + never, wantError: "CommandRejected"},
+		{name: "terminal on a launch into the warm pool", input: lambdatest.WithState(t, "launch-into-warm-pool", terminal("Lambda.ServiceException")),
+			envDefault: workflow.Abandon, want: workflow.Continue, wantReason: "DNS work failed (Lambda.ServiceException): CONTINUE" + never},
+		{name: "failure without a name", input: lambdatest.WithState(t, "launch", func(s map[string]any) { s["error"] = map[string]any{} }),
+			envDefault: workflow.Abandon, want: workflow.Continue, wantReason: "DNS work failed (unknown error): CONTINUE" + never, wantError: "UnknownError"},
+		// Transient, hold budget spent: the failure policy.
+		{name: "hold expired, ASG says ABANDON", input: lambdatest.Input(t, "launch-failed"), envDefault: workflow.Continue,
+			want: workflow.Abandon, wantReason: "DNS work failed (Unavailable): ABANDON per onFailure policy, after holding it 30m7s (the hold budget)", wantError: "Unavailable"},
+		{name: "hold expired, ASG says CONTINUE", input: lambdatest.WithState(t, "launch-failed", setOnFailure("CONTINUE")), envDefault: workflow.Abandon,
+			want: workflow.Continue, wantReason: "DNS work failed (Unavailable): CONTINUE per onFailure policy, after holding it 30m7s (the hold budget)"},
+		{name: "hold expired without instance, default ABANDON", input: lambdatest.WithState(t, "launch", all(func(s map[string]any) { delete(s, "instance") }, expired("Throttled"))),
+			envDefault: workflow.Abandon, want: workflow.Abandon,
+			wantReason: "DNS work failed (Throttled): ABANDON per the deployment's default onFailure policy, after holding it 30m0s (the hold budget)", wantError: "Throttled"},
+		{name: "hold expired without instance, default CONTINUE", input: lambdatest.WithState(t, "launch", all(func(s map[string]any) { delete(s, "instance") }, expired("Throttled"))),
+			envDefault: workflow.Continue, want: workflow.Continue, wantReason: "DNS work failed (Throttled): CONTINUE per the deployment's default onFailure policy"},
+		{name: "hold expired with a bogus policy in the state", input: lambdatest.WithState(t, "launch-failed", setOnFailure("RETRY")), envDefault: workflow.Continue,
+			want: workflow.Continue, wantReason: "DNS work failed (Unavailable): CONTINUE per the deployment's default onFailure policy"},
+		{name: "command timed out, hold expired", input: lambdatest.WithState(t, "launch", expired("States.Timeout")), envDefault: workflow.Continue,
+			want: workflow.Abandon, wantReason: "DNS work failed (States.Timeout): ABANDON per onFailure policy, after holding it 30m0s", wantError: "States.Timeout"},
+		// Terminations proceed whatever happened.
+		{name: "termination, hold expired, ASG says ABANDON", input: lambdatest.Input(t, "terminate-failed"), envDefault: workflow.Abandon,
+			want: workflow.Continue, wantReason: "DNS work failed (Unavailable): CONTINUE, the instance terminates either way", wantError: "Unavailable"},
+		{name: "termination, terminal", input: lambdatest.WithState(t, "terminate", terminal("Conflict")), envDefault: workflow.Abandon,
+			want: workflow.Continue, wantReason: "DNS work failed (Conflict): CONTINUE, the instance terminates either way", wantError: "Conflict"},
+		{name: "termination without instance", input: lambdatest.WithState(t, "terminate-failed", func(s map[string]any) { delete(s, "instance") }),
+			envDefault: workflow.Abandon, want: workflow.Continue, wantReason: "DNS work failed (Unavailable): CONTINUE, the instance terminates either way", wantError: "Unavailable"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -195,30 +320,48 @@ func TestPolicy(t *testing.T) {
 			if len(f.calls) != 1 || aws.ToString(f.calls[0].LifecycleActionResult) != string(tc.want) {
 				t.Fatalf("sent %d calls, want one with %s", len(f.calls), tc.want)
 			}
-			if !got.Completed || got.AlreadyCompleted || got.Result != tc.want || !strings.Contains(got.Reason, tc.wantReason) {
-				t.Errorf("got %+v, want completed with %s and a reason containing %q", got, tc.want, tc.wantReason)
+			checkDescribed(t, f, 0)
+			if !got.Completed || got.AlreadyCompleted || got.Result != tc.want || !strings.HasPrefix(got.Reason, tc.wantReason) {
+				t.Errorf("got %+v, want completed with %s and a reason starting %q", got, tc.want, tc.wantReason)
+			}
+			if tc.wantError != "" && (got.Error != tc.wantError || !strings.HasSuffix(got.Cause, ": "+got.Reason+".")) {
+				t.Errorf("error %q cause %q, want %s and a cause ending in the reason", got.Error, got.Cause, tc.wantError)
 			}
 		})
 	}
 }
 
-// TestNothingToComplete: events without a token are never completed, whatever
-// happened to the DNS work, and the reason says so.
+// TestNothingToComplete: events without a token, and other teams' hooks,
+// are never completed, whatever happened to the DNS work, and the reason
+// says so.
 func TestNothingToComplete(t *testing.T) {
+	foreign := func(s map[string]any) { s["detail"].(map[string]any)["LifecycleHookName"] = "other-team-bootstrap" }
 	cases := []struct {
 		name, wantReason string
 		input            []byte
+		wantError        string
 	}{
 		{name: "launch successful", input: lambdatest.Input(t, "launch-successful"),
 			wantReason: "DNS registered; nothing to complete: the event carries no lifecycle action token"},
 		{name: "launch successful, DNS failed", input: lambdatest.WithState(t, "launch-successful", func(s map[string]any) {
-			s["error"] = map[string]any{"Error": "CommandFailed", "Cause": "x"}
-		}), wantReason: "DNS work failed (CommandFailed); nothing to complete"},
+			s["error"] = map[string]any{"Error": "CommandRejected", "Cause": "x"}
+		}), wantReason: "DNS work failed (CommandRejected); nothing to complete", wantError: "CommandRejected"},
+		{name: "launch successful, hold expired", input: lambdatest.WithState(t, "launch-successful", expired("Unavailable")),
+			wantReason: "DNS work failed (Unavailable); nothing to complete", wantError: "Unavailable"},
 		{name: "replay after the hook expired, token removed", input: lambdatest.WithState(t, "launch", func(s map[string]any) {
 			delete(s["detail"].(map[string]any), "LifecycleActionToken")
 		}), wantReason: "DNS registered; nothing to complete"},
 		{name: "test notification", input: lambdatest.Input(t, "test-notification"), wantReason: "Auto Scaling test notification: nothing to do"},
 		{name: "unknown event", input: lambdatest.Input(t, "unknown"), wantReason: "is not one asgdns acts on"},
+		{name: "another team's launch hook", input: lambdatest.WithState(t, "launch-into-warm-pool", all(foreign, func(s map[string]any) {
+			i := s["instance"].(map[string]any)
+			i["action"], i["complete"] = "none", false
+			i["reason"] = `lifecycle hook "other-team-bootstrap" is not one of asgdns's (dns-launch, dns-terminate): another team's hook, left untouched`
+		})), wantReason: `lifecycle hook "other-team-bootstrap" is not one of asgdns's (dns-launch, dns-terminate): another team's hook, left untouched`},
+		{name: "another team's termination hook", input: lambdatest.WithState(t, "terminate", foreign),
+			wantReason: `lifecycle hook "other-team-bootstrap" is not one of asgdns's (dns-launch, dns-terminate)`},
+		{name: "another team's hook, failed", input: lambdatest.WithState(t, "launch", all(foreign, expired("Unavailable"))),
+			wantReason: "DNS work failed (Unavailable); nothing to complete", wantError: "Unavailable"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,11 +370,11 @@ func TestNothingToComplete(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(f.calls) != 0 {
-				t.Errorf("CompleteLifecycleAction called %d times, want none", len(f.calls))
+			if len(f.calls) != 0 || len(f.described) != 0 {
+				t.Errorf("Auto Scaling called %d+%d times, want none", len(f.calls), len(f.described))
 			}
-			if got.Completed || got.AlreadyCompleted || got.Result != "" || !strings.Contains(got.Reason, tc.wantReason) {
-				t.Errorf("got %+v, want nothing completed and a reason containing %q", got, tc.wantReason)
+			if got.Completed || got.AlreadyCompleted || got.Result != "" || !strings.Contains(got.Reason, tc.wantReason) || got.Error != tc.wantError {
+				t.Errorf("got %+v, want nothing completed, error %q and a reason containing %q", got, tc.wantError, tc.wantReason)
 			}
 		})
 	}
@@ -250,30 +393,42 @@ type httpError struct {
 func (e *httpError) HTTPStatusCode() int { return e.status }
 
 // TestAlreadyCompleted: no active lifecycle action means a replay, a second
-// execution or an expired hook. The instance has been released already, so
-// this is success, reported as such.
+// execution or an expired hook. If the instance is still in its group it
+// has been released already, so this is success, reported as such. Only a
+// successful registration asks: a failure or a termination has no record
+// to take back.
 func TestAlreadyCompleted(t *testing.T) {
 	for _, tc := range []struct {
-		name, input, message string
-		want                 sent
+		name, input, message, group string
+		asked                       int
+		want                        sent
 	}{
-		{name: "by instance id", input: "launch", message: "No active Lifecycle Action found with instance ID " + instanceID,
-			want: sent{"dns-launch", launchToken, "CONTINUE"}},
+		{name: "by instance id", input: "launch", message: "No active Lifecycle Action found with instance ID " + instanceID, group: "InService",
+			asked: 1, want: sent{"dns-launch", launchToken, "CONTINUE"}},
+		{name: "still proceeding", input: "launch", message: "No active Lifecycle Action found with instance ID " + instanceID, group: "Pending:Proceed",
+			asked: 1, want: sent{"dns-launch", launchToken, "CONTINUE"}},
+		{name: "on standby", input: "launch-from-warm-pool", message: "No active Lifecycle Action found with instance ID " + instanceID, group: "Standby",
+			asked: 1, want: sent{"dns-launch", "6f4838bc-935e-408b-b484-e02750cd804d", "CONTINUE"}},
 		{name: "by token", input: "terminate", message: "No active Lifecycle Action found with token " + termToken,
 			want: sent{"dns-terminate", termToken, "CONTINUE"}},
-		{name: "after a failed launch", input: "launch-failed", message: "No active Lifecycle Action found with instance ID " + instanceID,
+		{name: "after the hold expired", input: "launch-failed", message: "No active Lifecycle Action found with instance ID " + instanceID,
 			want: sent{"dns-launch", launchToken, "ABANDON"}},
+		{name: "after a terminal failure", input: "launch-conflict", message: "No active Lifecycle Action found with instance ID " + instanceID,
+			want: sent{"dns-launch", launchToken, "CONTINUE"}},
+		{name: "warm-pool move", input: "launch-into-warm-pool", message: "No active Lifecycle Action found with instance ID " + instanceID,
+			want: sent{"dns-launch", "ea44fe9b-a536-49bc-a1e0-c4787d93f748", "CONTINUE"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fakeAutoScaling{err: apiError("ValidationError", tc.message)}
+			f := &fakeAutoScaling{err: apiError("ValidationError", tc.message), state: tc.group}
 			var logs bytes.Buffer
 			got, err := newHandler(f, workflow.Abandon, &logs).Handle(context.Background(), lambdatest.Input(t, tc.input))
 			if err != nil {
 				t.Fatalf("got %v, want success", err)
 			}
 			checkSent(t, f.calls, tc.want)
+			checkDescribed(t, f, tc.asked)
 			if got.Completed || !got.AlreadyCompleted || string(got.Result) != tc.want.result ||
-				!strings.Contains(got.Reason, "already completed or the hook timed out") {
+				!strings.Contains(got.Reason, "; "+tc.want.result+" not applied: the lifecycle action was already completed or the hook timed out") {
 				t.Errorf("got %+v", got)
 			}
 			if !strings.Contains(logs.String(), tc.message) {
@@ -281,6 +436,100 @@ func TestAlreadyCompleted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLaunchOutlivedItsInstance: a registration whose lifecycle action is
+// gone, for an instance leaving or gone from its group, wrote a record for
+// nothing: InstanceNotFound sends the state machine back to Describe
+// instance, which removes it.
+func TestLaunchOutlivedItsInstance(t *testing.T) {
+	noAction := apiError("ValidationError", "No active Lifecycle Action found with instance ID "+instanceID)
+	for _, tc := range []struct {
+		name, group string
+		where       string
+	}{
+		{"terminating", "Terminating:Wait", "Terminating:Wait"},
+		{"terminated", "Terminated", "Terminated"},
+		{"detaching", "Detaching", "Detaching"},
+		{"gone from the group", notInAnyGroup, "not in any group"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeAutoScaling{err: noAction, state: tc.group}
+			got, err := newHandler(f, workflow.Abandon, io.Discard).Handle(context.Background(), lambdatest.Input(t, "launch"))
+			if workflow.Routed(err) != "InstanceNotFound" || got != nil {
+				t.Fatalf("got %+v, %v; want InstanceNotFound", got, err)
+			}
+			want := `instance "` + instanceID + `": is ` + tc.where + " and its lifecycle action is gone: the launch outlived its instance; " +
+				"fix: nothing: the state machine removes the record this launch wrote"
+			if err.Error() != want {
+				t.Errorf("message %q\nwant    %q", err.Error(), want)
+			}
+			checkSent(t, f.calls, sent{"dns-launch", launchToken, "CONTINUE"})
+			checkDescribed(t, f, 1)
+		})
+	}
+	for _, tc := range []struct {
+		name, wantType string
+		err            error
+		wantInMsg      []string
+	}{
+		{"throttled", "Throttled", apiError("Throttling", "Rate exceeded"), []string{"autoscaling:DescribeAutoScalingInstances " + instanceID}},
+		{"access denied", "AccessDenied", apiError("AccessDenied", "not authorized"),
+			[]string{"fix: allow autoscaling:DescribeAutoScalingInstances to the CompleteLifecycle function's role"}},
+		{"server error", "Unavailable", apiError("InternalFailure", "internal"), nil},
+	} {
+		t.Run("group read "+tc.name, func(t *testing.T) {
+			f := &fakeAutoScaling{err: noAction, describeErr: tc.err}
+			got, err := newHandler(f, workflow.Abandon, io.Discard).Handle(context.Background(), lambdatest.Input(t, "launch"))
+			if workflow.Routed(err) != tc.wantType || got != nil {
+				t.Fatalf("got %+v, %v; want %s", got, err, tc.wantType)
+			}
+			for _, s := range tc.wantInMsg {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("message %q lacks %q", err.Error(), s)
+				}
+			}
+			checkSent(t, f.calls, sent{"dns-launch", launchToken, "CONTINUE"})
+			checkDescribed(t, f, 1)
+		})
+	}
+}
+
+// TestUndone: once Describe instance has turned a launch into the removal
+// of its record, there is no lifecycle action left to complete (it went
+// with the instance): no call, and the reason says what happened.
+func TestUndone(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		input      []byte
+		wantReason string
+		wantError  string
+	}{
+		{name: "record removed", input: lambdatest.Input(t, "launch-undone"),
+			wantReason: "the launch outlived its instance (Terminating:Wait): DNS deregistered, so no record is left for it; its lifecycle action is gone with it"},
+		{name: "removal failed", input: lambdatest.WithState(t, "launch-undone", terminal("AccessDenied")),
+			wantReason: "the launch outlived its instance (Terminating:Wait): DNS work failed (AccessDenied), so no record is left for it", wantError: "AccessDenied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeAutoScaling{}
+			got, err := newHandler(f, workflow.Abandon, io.Discard).Handle(context.Background(), tc.input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(f.calls) != 0 || len(f.described) != 0 {
+				t.Errorf("Auto Scaling called %d+%d times, want none", len(f.calls), len(f.described))
+			}
+			if got.Completed || got.AlreadyCompleted || got.Result != "" || !strings.HasPrefix(got.Reason, tc.wantReason) || got.Error != tc.wantError {
+				t.Errorf("got %+v, want reason %q, error %q", got, tc.wantReason, tc.wantError)
+			}
+		})
+	}
+	// A termination that deregisters is no undone launch: it is completed.
+	f := &fakeAutoScaling{}
+	if got, err := newHandler(f, workflow.Abandon, io.Discard).Handle(context.Background(), lambdatest.Input(t, "terminate")); err != nil || !got.Completed {
+		t.Errorf("termination: %+v, %v", got, err)
+	}
+	checkSent(t, f.calls, sent{"dns-terminate", termToken, "CONTINUE"})
 }
 
 // TestErrors lists every error name CompleteLifecycle can return, with what
@@ -342,6 +591,7 @@ func TestErrors(t *testing.T) {
 			if tc.err != nil {
 				checkSent(t, f.calls, sent{"dns-launch", launchToken, "CONTINUE"})
 			}
+			checkDescribed(t, f, 0)
 			for _, s := range tc.wantInMsg {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("message %q lacks %q", err.Error(), s)
@@ -357,7 +607,7 @@ func TestLogsCarryContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"execution":"0d5c1f6e-asgdns-test-execution"`, `"instanceId":"` + instanceID + `"`,
-		`"asg":"web-prod"`, `"result":"ABANDON"`, `"reason":"DNS work failed (CommandFailed): ABANDON per onFailure policy"`} {
+		`"asg":"web-prod"`, `"result":"ABANDON"`, `"reason":"DNS work failed (Unavailable): ABANDON per onFailure policy, after holding it 30m7s (the hold budget)"`} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("logs lack %s:\n%s", want, logs.String())
 		}
@@ -384,26 +634,40 @@ func autoScalingEndpoint(t *testing.T, want url.Values) *httptest.Server {
 	return srv
 }
 
+// groupAnswer is Auto Scaling's DescribeAutoScalingInstances answer for
+// the fixture instance in lifecycle state state.
+func groupAnswer(state string) string {
+	return `<DescribeAutoScalingInstancesResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><DescribeAutoScalingInstancesResult>` +
+		`<AutoScalingInstances><member><InstanceId>` + instanceID + `</InstanceId><AutoScalingGroupName>web-prod</AutoScalingGroupName>` +
+		`<AvailabilityZone>eu-west-1b</AvailabilityZone><LifecycleState>` + state + `</LifecycleState><HealthStatus>HEALTHY</HealthStatus>` +
+		`<ProtectedFromScaleIn>false</ProtectedFromScaleIn></member></AutoScalingInstances></DescribeAutoScalingInstancesResult>` +
+		`<ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></DescribeAutoScalingInstancesResponse>`
+}
+
 // TestThroughLambdaRuntime runs the real main through aws-lambda-go's own
 // invocation path against a fake Runtime API, with the real SDK talking to a
 // fake Auto Scaling over HTTP, and checks what Step Functions would see.
 func TestThroughLambdaRuntime(t *testing.T) {
+	hooks := config.EnvHookNames + "=" + strings.Join(fixtureHooks, ",")
 	wire := func(token, result string) url.Values {
 		return url.Values{"Action": {"CompleteLifecycleAction"}, "AutoScalingGroupName": {"web-prod"}, "LifecycleHookName": {"dns-launch"},
 			"LifecycleActionToken": {token}, "InstanceId": {instanceID}, "LifecycleActionResult": {result}}
 	}
 	for _, tc := range []struct {
-		name, input, result string
-		env                 []string
+		name, result string
+		input        []byte
+		env          []string
 	}{
-		{name: "success", input: "launch", result: "CONTINUE"},
-		{name: "failed launch uses the ASG's policy", input: "launch-failed", result: "ABANDON", env: []string{config.EnvOnFailure + "=CONTINUE"}},
-		{name: "failed launch without instance uses the default", input: "launch-failed-without-instance", result: "CONTINUE",
-			env: []string{config.EnvOnFailure + "=CONTINUE"}},
+		{name: "success", input: lambdatest.Input(t, "launch"), result: "CONTINUE"},
+		{name: "hold expired: the ASG's policy", input: lambdatest.Input(t, "launch-failed"), result: "ABANDON", env: []string{config.EnvOnFailure + "=CONTINUE"}},
+		{name: "hold expired without instance: the default", result: "CONTINUE", env: []string{config.EnvOnFailure + "=CONTINUE"},
+			input: lambdatest.WithState(t, "launch-failed", func(s map[string]any) { delete(s, "instance") })},
+		{name: "terminal: never replaced", input: lambdatest.Input(t, "launch-failed-without-instance"), result: "CONTINUE",
+			env: []string{config.EnvOnFailure + "=ABANDON"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := autoScalingEndpoint(t, wire(launchToken, tc.result))
-			res := lambdatest.Invoke(t, lambdatest.Input(t, tc.input), append(tc.env, lambdatest.SDKEnv(srv.URL)...)...)
+			res := lambdatest.Invoke(t, tc.input, append(append(tc.env, hooks), lambdatest.SDKEnv(srv.URL)...)...)
 			if res.ErrorType != "" {
 				t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
 			}
@@ -416,9 +680,10 @@ func TestThroughLambdaRuntime(t *testing.T) {
 			}
 		})
 	}
-	t.Run("no active lifecycle action is success", func(t *testing.T) {
-		as := lambdatest.ErrorServer(t, http.StatusBadRequest, "ValidationError", "No active Lifecycle Action found with instance ID "+instanceID)
-		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), as.Env()...)
+	noAction := "No active Lifecycle Action found with instance ID " + instanceID
+	t.Run("no active lifecycle action, instance in service: success", func(t *testing.T) {
+		as := lambdatest.NewAWS(t, map[string]string{"DescribeAutoScalingInstances": groupAnswer("InService")}, http.StatusBadRequest, "ValidationError", noAction)
+		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), append(as.Env(), hooks)...)
 		if res.ErrorType != "" {
 			t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
 		}
@@ -429,20 +694,40 @@ func TestThroughLambdaRuntime(t *testing.T) {
 		if got.Completed || !got.AlreadyCompleted || got.Result != workflow.Continue {
 			t.Errorf("unexpected result %s", res.Payload)
 		}
-		if calls := as.Calls(); len(calls) != 1 || calls[0] != "CompleteLifecycleAction" {
-			t.Errorf("calls %v, want one CompleteLifecycleAction", calls)
+		if calls := strings.Join(as.Calls(), ","); calls != "CompleteLifecycleAction,DescribeAutoScalingInstances" {
+			t.Errorf("calls %s, want CompleteLifecycleAction,DescribeAutoScalingInstances", calls)
 		}
 	})
-	t.Run("no token: nothing sent", func(t *testing.T) {
-		as := lambdatest.ErrorServer(t, http.StatusInternalServerError, "InternalFailure", "unexpected call")
-		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch-successful"), as.Env()...)
-		if res.ErrorType != "" || !strings.Contains(string(res.Payload), `"completed":false`) {
-			t.Fatalf("got %+v", res)
+	t.Run("no active lifecycle action, instance terminating: InstanceNotFound", func(t *testing.T) {
+		as := lambdatest.NewAWS(t, map[string]string{"DescribeAutoScalingInstances": groupAnswer("Terminating:Wait")}, http.StatusBadRequest, "ValidationError", noAction)
+		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), append(as.Env(), hooks)...)
+		if res.ErrorType != "InstanceNotFound" || !strings.Contains(res.ErrorMessage, "Terminating:Wait") {
+			t.Fatalf("errorType %q (%s), want InstanceNotFound", res.ErrorType, res.ErrorMessage)
 		}
-		if calls := as.Calls(); len(calls) != 0 {
-			t.Errorf("Auto Scaling called without a token: %v", calls)
+		if calls := strings.Join(as.Calls(), ","); calls != "CompleteLifecycleAction,DescribeAutoScalingInstances" {
+			t.Errorf("calls %s, want CompleteLifecycleAction,DescribeAutoScalingInstances", calls)
 		}
 	})
+	for _, tc := range []struct {
+		name, input string
+		env         []string
+	}{
+		{name: "no token: nothing sent", input: "launch-successful", env: []string{hooks}},
+		{name: "undone launch: nothing sent", input: "launch-undone", env: []string{hooks}},
+		// The deployment's default hook names: dns-launch is not asgdns's.
+		{name: "another team's hook: nothing sent", input: "launch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			as := lambdatest.ErrorServer(t, http.StatusInternalServerError, "InternalFailure", "unexpected call")
+			res := lambdatest.Invoke(t, lambdatest.Input(t, tc.input), append(as.Env(), tc.env...)...)
+			if res.ErrorType != "" || !strings.Contains(string(res.Payload), `"completed":false`) || !strings.Contains(string(res.Payload), `"alreadyCompleted":false`) {
+				t.Fatalf("got %+v", res)
+			}
+			if calls := as.Calls(); len(calls) != 0 {
+				t.Errorf("Auto Scaling called: %v", calls)
+			}
+		})
+	}
 	for _, tc := range []struct {
 		name, code, message, want string
 		status                    int
@@ -466,21 +751,30 @@ func TestThroughLambdaRuntime(t *testing.T) {
 			if tc.input == "" {
 				input = lambdatest.Input(t, "launch")
 			}
-			res := lambdatest.Invoke(t, input, as.Env()...)
+			res := lambdatest.Invoke(t, input, append(as.Env(), hooks)...)
 			if res.ErrorType != tc.want {
 				t.Fatalf("errorType %q (%s), want %q", res.ErrorType, res.ErrorMessage, tc.want)
 			}
-			if calls := as.Calls(); tc.code == "" && len(calls) != 0 {
-				t.Errorf("Auto Scaling called after a validation failure: %v", calls)
+			wantCalls := "CompleteLifecycleAction"
+			if tc.code == "" {
+				wantCalls = ""
+			}
+			if calls := strings.Join(as.Calls(), ","); calls != wantCalls {
+				t.Errorf("calls %q, want %q", calls, wantCalls)
 			}
 		})
 	}
-	t.Run("invalid default policy fails init", func(t *testing.T) {
-		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), config.EnvOnFailure+"=RETRY")
-		if !res.InitError || !strings.Contains(res.ErrorMessage, config.EnvOnFailure) {
-			t.Fatalf("want an init failure naming %s, got %+v", config.EnvOnFailure, res)
-		}
-	})
+	for _, tc := range []struct{ name, env, want string }{
+		{"invalid default policy fails init", config.EnvOnFailure + "=RETRY", config.EnvOnFailure},
+		{"invalid hook names fail init", config.EnvHookNames + "=dns-launch;x", config.EnvHookNames},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), tc.env)
+			if !res.InitError || !strings.Contains(res.ErrorMessage, tc.want) {
+				t.Fatalf("want an init failure naming %s, got %+v", tc.want, res)
+			}
+		})
+	}
 }
 
 func BenchmarkHandle(b *testing.B) {
@@ -501,12 +795,14 @@ func BenchmarkHandle(b *testing.B) {
 // of the instance, whether the caught cause is a Lambda error or plain text.
 func TestFailureCause(t *testing.T) {
 	for _, tc := range []struct{ caught, want string }{
-		{`{"errorMessage":"zone corp.example.com is not served; fix: serve it","errorType":"CommandFailed"}`,
-			`zone corp.example.com is not served; fix: serve it. For instance i-0a1b2c3d4e5f60718 of ASG "web-prod": DNS work failed (States.Timeout): ABANDON`},
-		{"Task timed out after 30 seconds", `Task timed out after 30 seconds. For instance i-0a1b2c3d4e5f60718 of ASG "web-prod"`},
+		{`{"errorMessage":"zone corp.example.com is not served; fix: serve it","errorType":"States.Timeout"}`,
+			`zone corp.example.com is not served; fix: serve it. For instance i-0a1b2c3d4e5f60718 of ASG "web-prod": ` +
+				`DNS work failed (States.Timeout): ABANDON per onFailure policy, after holding it 30m0s (the hold budget).`},
+		{"Task timed out after 30 seconds", `Task timed out after 30 seconds. For instance i-0a1b2c3d4e5f60718 of ASG "web-prod": DNS work failed (States.Timeout)`},
 	} {
 		input := lambdatest.WithState(t, "launch", func(s map[string]any) {
-			s["error"] = map[string]any{"Error": "States.Timeout", "Cause": tc.caught}
+			expired("States.Timeout")(s)
+			s["commandError"].(map[string]any)["Cause"] = tc.caught
 		})
 		got, err := newHandler(&fakeAutoScaling{}, workflow.Abandon, io.Discard).Handle(context.Background(), input)
 		if err != nil {
@@ -516,8 +812,138 @@ func TestFailureCause(t *testing.T) {
 			t.Errorf("error %q cause %q, want %q…", got.Error, got.Cause, tc.want)
 		}
 	}
-	ok, err := newHandler(&fakeAutoScaling{}, workflow.Abandon, io.Discard).Handle(context.Background(), lambdatest.Input(t, "launch"))
-	if err != nil || ok.Error != "" || ok.Cause != "" {
-		t.Errorf("success carries a failure: %+v %v", ok, err)
+	// While the instance is held, the transient error is no failure yet.
+	for _, name := range []string{"launch", "launch-after-hold"} {
+		ok, err := newHandler(&fakeAutoScaling{}, workflow.Abandon, io.Discard).Handle(context.Background(), lambdatest.Input(t, name))
+		if err != nil || ok.Error != "" || ok.Cause != "" || ok.Result != workflow.Continue {
+			t.Errorf("%s: success carries a failure: %+v %v", name, ok, err)
+		}
 	}
+}
+
+// steps are where each step's testdata lives, from this package.
+var steps = map[string]string{
+	"describe": "../../describe-instance/describe/testdata",
+	"assume":   "../../assume-role/assume/testdata",
+	"send":     "../../send-command/send/testdata",
+	"wait":     "../../wait-for-command/wait/testdata",
+	"hold":     "../../hold-instance/hold/testdata",
+	"complete": "testdata",
+}
+
+// link says that step to's input <toInput> is step from's input
+// <fromInput> plus its golden output <golden> (a result, or the error as a
+// Catch records it) at key, as the state machine's ResultPath writes it.
+type link struct {
+	from, fromInput, golden, key, to, toInput string
+}
+
+// chain lists the links: a launch and a termination through every step,
+// the hold loop's next round on the next DC, a failure every instance
+// would hit, a hold that runs out, and a launch that outlived its instance.
+var chain = func() []link {
+	var l []link
+	for _, e := range []string{"launch", "launch-from-warm-pool", "launch-successful", "terminate"} {
+		l = append(l, link{"describe", e, e, "instance", "assume", e}, link{"assume", e, e, "session", "send", e},
+			link{"send", e, e, "command", "wait", e}, link{"wait", e, e, "invocation", "complete", e})
+	}
+	for _, e := range []string{"launch-into-warm-pool", "terminate-to-warm-pool", "test-notification", "unknown"} {
+		l = append(l, link{"describe", e, e, "instance", "assume", e}, link{"describe", e, e, "instance", "complete", e})
+	}
+	return append(l,
+		// The first DC never took the command: held, then the next DC.
+		link{"wait", "launch", "launch-undeliverable", "commandError", "hold", "launch-unavailable"},
+		link{"hold", "launch-unavailable", "launch-unavailable", "hold", "describe", "launch-held"},
+		link{"describe", "launch-held", "launch-held", "instance", "assume", "launch-held"},
+		link{"assume", "launch-held", "launch-held", "session", "send", "launch-resend"},
+		link{"send", "launch-resend", "launch-resend", "command", "wait", "launch-resent"},
+		link{"wait", "launch-resent", "launch-resent", "invocation", "complete", "launch-after-hold"},
+		// A termination's DNS server failed: held, the kept name removed.
+		link{"wait", "terminate", "terminate-servfail", "commandError", "hold", "terminate-unavailable"},
+		link{"hold", "terminate-unavailable", "terminate-unavailable", "hold", "describe", "terminate-held"},
+		link{"describe", "terminate-held", "terminate-held", "instance", "assume", "terminate-held"},
+		// Failures every instance would hit.
+		link{"wait", "launch", "launch-conflict", "error", "complete", "launch-conflict"},
+		link{"describe", "launch-bad-zone", "launch-bad-zone", "error", "complete", "launch-failed-without-instance"},
+		// The hold budget ran out.
+		link{"hold", "launch-expired", "launch-expired", "hold", "complete", "launch-failed"},
+		link{"hold", "terminate-expired", "terminate-expired", "hold", "complete", "terminate-failed"},
+		// The launch outlived its instance: its record is removed.
+		link{"complete", "launch", "launch-gone", "lifecycle", "describe", "launch-outlived"},
+		link{"describe", "launch-outlived", "launch-outlived", "instance", "assume", "launch-outlived"},
+		link{"assume", "launch-outlived", "launch-outlived", "session", "send", "launch-undo"},
+		link{"send", "launch-undo", "launch-undo", "command", "wait", "launch-undo"},
+		link{"wait", "launch-undo", "launch-undo", "invocation", "complete", "launch-undone"},
+	)
+}()
+
+// payload is a Task payload as testdata holds it.
+type payload struct {
+	Execution string                     `json:"execution"`
+	State     map[string]json.RawMessage `json:"state"`
+	Backoff   json.RawMessage            `json:"backoff"`
+}
+
+func readPayload(t *testing.T, step, name string) payload {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(steps[step], name+".input.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p payload
+	if err := json.Unmarshal(data, &p); err != nil {
+		t.Fatalf("%s/%s: %v", step, name, err)
+	}
+	return p
+}
+
+// TestFixturesChain: each step's testdata input is the state the machine
+// really produces there, the previous step's input plus its golden output
+// (CONVENTIONS: fixtures chain), and every chain starts from a fixture
+// event as delivered.
+func TestFixturesChain(t *testing.T) {
+	for _, l := range chain {
+		t.Run(l.to+"/"+l.toInput, func(t *testing.T) {
+			from, to := readPayload(t, l.from, l.fromInput), readPayload(t, l.to, l.toInput)
+			golden, err := os.ReadFile(filepath.Join(steps[l.from], l.golden+".golden.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := maps.Clone(from.State)
+			want[l.key] = golden
+			if to.Execution != from.Execution {
+				t.Errorf("execution %q, want %q", to.Execution, from.Execution)
+			}
+			for k := range merged(want, to.State) {
+				if !lambdatest.JSONEqual(want[k], to.State[k]) {
+					t.Errorf("%s/%s.input.json state.%s is\n%s\nwant (%s/%s.input.json, then %s/%s.golden.json at $.%s)\n%s",
+						l.to, l.toInput, k, to.State[k], l.from, l.fromInput, l.from, l.golden, l.key, want[k])
+				}
+			}
+		})
+	}
+	// Where the chains start: the fixture events as delivered.
+	for _, e := range lambdatest.Fixtures(t) {
+		t.Run("describe/"+e, func(t *testing.T) {
+			p := readPayload(t, "describe", e)
+			got, err := json.Marshal(p.State)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !lambdatest.JSONEqual(got, lambdatest.Event(t, e)) || p.Execution != "0d5c1f6e-asgdns-test-execution" {
+				t.Errorf("describe/%s.input.json is not fixture event %s", e, e)
+			}
+		})
+	}
+}
+
+func merged(a, b map[string]json.RawMessage) map[string]bool {
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	return keys
 }

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -70,10 +71,14 @@ func (c sendCall) credentials() aws.CredentialsProvider {
 	return o.Credentials
 }
 
-// fakeSSM records what was sent and answers with a command id or an error.
+// fakeSSM records what was sent and answers with a command id (commandID
+// unless id says otherwise) or an error: err for every DC, or the DC's own
+// from dcErr.
 type fakeSSM struct {
 	calls []sendCall
 	err   error
+	dcErr map[string]error
+	id    string
 	// noCommand answers without a command, as no real SSM does.
 	noCommand bool
 }
@@ -83,10 +88,26 @@ func (f *fakeSSM) SendCommand(_ context.Context, in *ssm.SendCommandInput, optFn
 	if f.err != nil {
 		return nil, f.err
 	}
+	if len(in.InstanceIds) == 1 && f.dcErr[in.InstanceIds[0]] != nil {
+		return nil, f.dcErr[in.InstanceIds[0]]
+	}
 	if f.noCommand {
 		return &ssm.SendCommandOutput{}, nil
 	}
-	return &ssm.SendCommandOutput{Command: &types.Command{CommandId: aws.String(commandID), Status: types.CommandStatusPending}}, nil
+	id := f.id
+	if id == "" {
+		id = commandID
+	}
+	return &ssm.SendCommandOutput{Command: &types.Command{CommandId: aws.String(id), Status: types.CommandStatusPending}}, nil
+}
+
+// sentTo lists the DCs the calls went to, in order.
+func (f *fakeSSM) sentTo() []string {
+	var dcs []string
+	for _, c := range f.calls {
+		dcs = append(dcs, strings.Join(c.in.InstanceIds, "+"))
+	}
+	return dcs
 }
 
 // sessions records which sessions the handler asked for.
@@ -113,21 +134,39 @@ func withTarget(t testing.TB, change func(target map[string]any)) []byte {
 	return withInstance(t, func(i map[string]any) { change(i["target"].(map[string]any)) })
 }
 
+// fixtures are the states SendCommand receives in testdata, with the
+// command id SSM gives the command and when it is sent.
+var fixtures = []struct {
+	name, commandID string
+	at              time.Time
+}{
+	{"launch", commandID, sentAt},
+	{"launch-from-warm-pool", "0b6e2d1c-5a4f-4e3d-9c2b-1a0f9e8d7c6b", time.Date(2026, 11, 20, 8, 15, 46, 0, time.UTC)},
+	{"launch-successful", "6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d", time.Date(2026, 11, 20, 8, 16, 58, 0, time.UTC)},
+	{"terminate", "9d8e7f6a-5b4c-4d3e-8f2a-1b0c9d8e7f6a", time.Date(2026, 11, 20, 8, 16, 10, 0, time.UTC)},
+	// After a hold for the first DC's failure: the next DC.
+	{"launch-resend", "c3b2a190-8f7e-4d6c-9b5a-4f3e2d1c0b9a", time.Date(2026, 11, 20, 8, 16, 3, 0, time.UTC)},
+	// A launch that outlived its instance removes its record, on the next DC.
+	{"launch-undo", "7e6d5c4b-3a29-4817-9605-f4e3d2c1b0a9", time.Date(2026, 11, 20, 8, 15, 58, 0, time.UTC)},
+}
+
 // TestFixtures runs each testdata input and compares the result, and the
 // request SSM received, with golden files.
 func TestFixtures(t *testing.T) {
-	for _, name := range []string{"launch", "terminate", "launch-resend"} {
-		t.Run(name, func(t *testing.T) {
-			f, s := &fakeSSM{}, &sessions{}
-			got, err := newHandler(f, s, io.Discard).Handle(context.Background(), lambdatest.Input(t, name))
+	for _, fx := range fixtures {
+		t.Run(fx.name, func(t *testing.T) {
+			f, s := &fakeSSM{id: fx.commandID}, &sessions{}
+			h := newHandler(f, s, io.Discard)
+			h.Now = func() time.Time { return fx.at }
+			got, err := h.Handle(context.Background(), lambdatest.Input(t, fx.name))
 			if err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
 			if len(f.calls) != 1 {
 				t.Fatalf("SendCommand called %d times, want 1", len(f.calls))
 			}
-			lambdatest.Golden(t, "testdata/"+name+".golden.json", got)
-			lambdatest.Golden(t, "testdata/"+name+".sent.json", f.calls[0].in)
+			lambdatest.Golden(t, "testdata/"+fx.name+".golden.json", got)
+			lambdatest.Golden(t, "testdata/"+fx.name+".sent.json", f.calls[0].in)
 		})
 	}
 }
@@ -196,61 +235,172 @@ func TestWhatIsSent(t *testing.T) {
 			}
 			want := workflow.CommandResult{CommandID: commandID, DCInstanceID: dc1, Step: workflow.StepWindows,
 				DocumentName: "asgdns-dns-record", Action: tc.action, Attempt: 1, SentAt: sentAt}
-			if *got != want {
+			if fmt.Sprintf("%+v", *got) != fmt.Sprintf("%+v", want) || got.Skipped != nil {
 				t.Errorf("result %+v, want %+v", *got, want)
 			}
 		})
 	}
 }
 
-// TestRoundRobin: a re-send, or an ASL retry of the Task, goes to the next
-// DC, wrapping around the list.
+// withAttempt is the launch input after attempt DCs were tried (a command
+// sent to the last of them), with the DC list dcs (nil: the fixture's two).
+func withAttempt(t testing.TB, attempt any, dcs []any) []byte {
+	return lambdatest.WithState(t, "launch", func(s map[string]any) {
+		if attempt != nil {
+			s["command"] = map[string]any{"commandId": "c-old", "dcInstanceId": dc1, "step": workflow.StepWindows,
+				"documentName": "asgdns-dns-record", "action": "register", "attempt": attempt, "sentAt": "2026-11-20T08:15:50Z"}
+		}
+		if dcs != nil {
+			s["instance"].(map[string]any)["target"].(map[string]any)["dcInstanceIds"] = dcs
+		}
+	})
+}
+
+// TestRoundRobin: which DC a try goes to is decided by the DCs tried so far
+// in this execution ($.command.attempt): the next one, wrapping around the
+// list. Nothing else counts (an ASL retry of a throttled call, say).
 func TestRoundRobin(t *testing.T) {
-	three := []any{dc1, dc2, "i-0aaaaaaaaaaaaaaaa"}
+	dc3 := "i-0aaaaaaaaaaaaaaaa"
+	three := []any{dc1, dc2, dc3}
 	for _, tc := range []struct {
 		previous any // the previous command's attempt; nil for none
 		dcs      []any
 		want     string
 		attempt  int
-		retry    int // $$.State.RetryCount
 	}{
-		{nil, nil, dc1, 1, 0},
-		{nil, nil, dc2, 2, 1},
-		{nil, three, "i-0aaaaaaaaaaaaaaaa", 3, 2},
-		{1, nil, dc1, 3, 1},
-		{1, nil, dc2, 2, 0},
-		{2, nil, dc1, 3, 0},
-		{3, nil, dc2, 4, 0},
-		{0, nil, dc1, 1, 0}, // a command without an attempt counts as none
-		{2, three, "i-0aaaaaaaaaaaaaaaa", 3, 0},
-		{3, three, dc1, 4, 0},
-		{5, []any{dc2}, dc2, 6, 0},
+		{nil, nil, dc1, 1},
+		{nil, three, dc1, 1},
+		{0, nil, dc1, 1}, // a command without an attempt counts as none
+		{-3, nil, dc1, 1},
+		{1, nil, dc2, 2},
+		{2, nil, dc1, 3},
+		{3, nil, dc2, 4},
+		{1, three, dc2, 2},
+		{2, three, dc3, 3},
+		{3, three, dc1, 4},
+		{7, three, dc2, 8},
+		{5, []any{dc2}, dc2, 6},
 	} {
-		t.Run(fmt.Sprintf("after %v of %d, retry %d", tc.previous, max(len(tc.dcs), 2), tc.retry), func(t *testing.T) {
-			input := lambdatest.WithState(t, "launch", func(s map[string]any) {
-				if tc.previous != nil {
-					s["command"] = map[string]any{"commandId": "c-old", "dcInstanceId": dc1, "attempt": tc.previous}
-				}
-				if tc.dcs != nil {
-					s["instance"].(map[string]any)["target"].(map[string]any)["dcInstanceIds"] = tc.dcs
-				}
-			})
-			if tc.retry > 0 {
-				var req map[string]any
-				_ = json.Unmarshal(input, &req)
-				req["retryCount"] = tc.retry
-				input, _ = json.Marshal(req)
-			}
+		t.Run(fmt.Sprintf("after %v of %d", tc.previous, max(len(tc.dcs), 2)), func(t *testing.T) {
 			f := &fakeSSM{}
-			got, err := newHandler(f, &sessions{}, io.Discard).Handle(context.Background(), input)
+			got, err := newHandler(f, &sessions{}, io.Discard).Handle(context.Background(), withAttempt(t, tc.previous, tc.dcs))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sent := strings.Join(f.calls[0].in.InstanceIds, ","); sent != tc.want || got.DCInstanceID != tc.want {
+			if sent := strings.Join(f.sentTo(), ","); sent != tc.want || got.DCInstanceID != tc.want {
 				t.Errorf("sent to %s, reported %s, want %s", sent, got.DCInstanceID, tc.want)
 			}
-			if got.Attempt != tc.attempt {
-				t.Errorf("attempt %d, want %d", got.Attempt, tc.attempt)
+			if got.Attempt != tc.attempt || got.Skipped != nil {
+				t.Errorf("attempt %d, skipped %v; want %d, none", got.Attempt, got.Skipped, tc.attempt)
+			}
+		})
+	}
+	// The retry count of the Task is not part of the contract any more:
+	// a payload that still carries one goes to the same DC.
+	var req map[string]any
+	if err := json.Unmarshal(withAttempt(t, 1, nil), &req); err != nil {
+		t.Fatal(err)
+	}
+	req["retryCount"] = 1
+	input, _ := json.Marshal(req)
+	f := &fakeSSM{}
+	if got, err := newHandler(f, &sessions{}, io.Discard).Handle(context.Background(), input); err != nil || got.DCInstanceID != dc2 || got.Attempt != 2 {
+		t.Errorf("with a retry count: %+v, %v; want %s, attempt 2", got, err, dc2)
+	}
+}
+
+// TestSkipsDCsNotOnline: a DC SSM does not have online (InvalidInstanceId)
+// is passed over for the next one in the same invocation, and counts as
+// tried; if none is online nothing was sent, and the error is transient.
+func TestSkipsDCsNotOnline(t *testing.T) {
+	dc3 := "i-0aaaaaaaaaaaaaaaa"
+	three := []any{dc1, dc2, dc3}
+	offline := apiError("InvalidInstanceId")
+	for _, tc := range []struct {
+		name     string
+		previous any
+		dcs      []any
+		offline  []string
+		wantSent []string // SendCommand calls, by DC
+		want     string   // where the command went; "" for none
+		skipped  []string
+		attempt  int
+	}{
+		{name: "first DC offline", offline: []string{dc1}, wantSent: []string{dc1, dc2}, want: dc2, skipped: []string{dc1}, attempt: 2},
+		{name: "second DC offline, wraps around", previous: 1, offline: []string{dc2}, wantSent: []string{dc2, dc1}, want: dc1, skipped: []string{dc2}, attempt: 3},
+		{name: "two of three offline", previous: 3, dcs: three, offline: []string{dc1, dc2}, wantSent: []string{dc1, dc2, dc3}, want: dc3,
+			skipped: []string{dc1, dc2}, attempt: 6},
+		{name: "another DC offline", dcs: three, offline: []string{dc2}, wantSent: []string{dc1}, want: dc1, attempt: 1},
+		{name: "all offline", offline: []string{dc1, dc2}, wantSent: []string{dc1, dc2}},
+		{name: "all three offline, after two tries", previous: 2, dcs: three, offline: []string{dc1, dc2, dc3}, wantSent: []string{dc3, dc1, dc2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeSSM{dcErr: map[string]error{}}
+			for _, dc := range tc.offline {
+				f.dcErr[dc] = offline
+			}
+			var logs bytes.Buffer
+			got, err := newHandler(f, &sessions{}, &logs).Handle(context.Background(), withAttempt(t, tc.previous, tc.dcs))
+			if sent := f.sentTo(); strings.Join(sent, ",") != strings.Join(tc.wantSent, ",") {
+				t.Errorf("sent to %v, want %v", sent, tc.wantSent)
+			}
+			if tc.want == "" {
+				if workflow.Routed(err) != "Unavailable" || got != nil {
+					t.Fatalf("got %+v, %v; want Unavailable and no command", got, err)
+				}
+				for _, s := range []string{"ssm:SendCommand " + `"` + strings.Join(tc.wantSent, ",") + `"`, "no DC is online in Systems Manager (InvalidInstanceId)",
+					"Fleet Manager", "the instance is held meanwhile"} {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("message %q lacks %q", err.Error(), s)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := workflow.CommandResult{CommandID: commandID, DCInstanceID: tc.want, Step: workflow.StepWindows, DocumentName: "asgdns-dns-record",
+				Action: workflow.ActionRegister, Attempt: tc.attempt, Skipped: tc.skipped, SentAt: sentAt}
+			if fmt.Sprintf("%+v", *got) != fmt.Sprintf("%+v", want) {
+				t.Errorf("got  %+v\nwant %+v", *got, want)
+			}
+			for _, dc := range tc.skipped {
+				if !slices.ContainsFunc(strings.Split(logs.String(), "\n"), func(l string) bool {
+					return strings.Contains(l, `"msg":"DC not online, trying the next"`) && strings.Contains(l, `"dc":"`+dc+`"`)
+				}) {
+					t.Errorf("logs do not say %s was skipped:\n%s", dc, logs.String())
+				}
+			}
+		})
+	}
+}
+
+// TestThrottledKeepsTheDC: a throttled SendCommand sent nothing, so it
+// records no command; the state is unchanged and the next invocation (the
+// ASL's retry, or the hold loop's next round) goes to the same DC.
+func TestThrottledKeepsTheDC(t *testing.T) {
+	for _, previous := range []any{nil, 1} {
+		want := dc1
+		if previous != nil {
+			want = dc2
+		}
+		t.Run(fmt.Sprintf("after %v", previous), func(t *testing.T) {
+			input := withAttempt(t, previous, nil)
+			f := &fakeSSM{err: apiError("ThrottlingException")}
+			got, err := newHandler(f, &sessions{}, io.Discard).Handle(context.Background(), input)
+			if workflow.Routed(err) != "Throttled" || got != nil {
+				t.Fatalf("got %+v, %v; want Throttled and no command", got, err)
+			}
+			if sent := strings.Join(f.sentTo(), ","); sent != want {
+				t.Errorf("throttled call went to %s, want %s only: a throttle is not a DC tried", sent, want)
+			}
+			f.err = nil
+			again, err := newHandler(f, &sessions{}, io.Discard).Handle(context.Background(), input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sent := f.sentTo(); len(sent) != 2 || sent[1] != want || again.DCInstanceID != want {
+				t.Errorf("next invocation sent to %v, reported %s; want %s again", sent, again.DCInstanceID, want)
 			}
 		})
 	}
@@ -318,7 +468,7 @@ func TestErrors(t *testing.T) {
 		err       error // from SendCommand
 		noCommand bool
 		wantType  string
-		wantSent  bool
+		wantCalls int // SendCommand calls
 		wantInMsg []string
 	}{
 		// Validation: nothing sent, no role assumed.
@@ -355,24 +505,24 @@ func TestErrors(t *testing.T) {
 			i["record"].(map[string]any)["zone"] = "corp.example.com\nreboot"
 		}), wantType: "InvalidHostname", wantInMsg: []string{"document parameter zone", `\n`}},
 		// SSM refused the command: terminal, nothing ran.
-		{name: "document missing", err: apiError("InvalidDocument"), wantSent: true, wantType: "CommandRejected",
+		{name: "document missing", err: apiError("InvalidDocument"), wantCalls: 1, wantType: "CommandRejected",
 			wantInMsg: []string{"ssm:SendCommand " + dc1, "InvalidDocument", "deploy the shared-services stack's document"}},
-		{name: "parameters refused", err: apiError("InvalidParameters"), wantSent: true, wantType: "CommandRejected"},
-		{name: "document version", err: apiError("InvalidDocumentVersion"), wantSent: true, wantType: "CommandRejected"},
-		{name: "wrong platform", err: apiError("UnsupportedPlatformType"), wantSent: true, wantType: "CommandRejected"},
+		{name: "parameters refused", err: apiError("InvalidParameters"), wantCalls: 1, wantType: "CommandRejected"},
+		{name: "document version", err: apiError("InvalidDocumentVersion"), wantCalls: 1, wantType: "CommandRejected"},
+		{name: "wrong platform", err: apiError("UnsupportedPlatformType"), wantCalls: 1, wantType: "CommandRejected"},
 		// Permissions.
-		{name: "SSM access denied", err: apiError("AccessDeniedException"), wantSent: true, wantType: "AccessDenied",
+		{name: "SSM access denied", err: apiError("AccessDeniedException"), wantCalls: 1, wantType: "AccessDenied",
 			wantInMsg: []string{"ssm:SendCommand " + dc1, "may ssm:SendCommand"}},
-		{name: "AssumeRole refused", err: stsError("AccessDenied"), wantSent: true, wantType: "AccessDenied",
+		{name: "AssumeRole refused", err: stsError("AccessDenied"), wantCalls: 1, wantType: "AccessDenied",
 			wantInMsg: []string{"sts:AssumeRole (credentials for ssm:SendCommand " + dc1 + ")", "trusts this function's role"}},
 		// Transient.
-		{name: "throttled", err: apiError("ThrottlingException"), wantSent: true, wantType: "Throttled"},
-		{name: "AssumeRole throttled", err: stsError("Throttling"), wantSent: true, wantType: "Throttled"},
-		{name: "server error", err: apiError("InternalServerError"), wantSent: true, wantType: "Unavailable"},
-		{name: "DC not online", err: apiError("InvalidInstanceId"), wantSent: true, wantType: "Unavailable",
-			wantInMsg: []string{"ssm:SendCommand " + dc1, "not a managed node that is online", "Fleet Manager"}},
-		{name: "timeout", err: fmt.Errorf("operation error SSM: SendCommand: %w", context.DeadlineExceeded), wantSent: true, wantType: "Unavailable"},
-		{name: "no command id", noCommand: true, wantSent: true, wantType: "Unavailable", wantInMsg: []string{"no command id"}},
+		{name: "throttled", err: apiError("ThrottlingException"), wantCalls: 1, wantType: "Throttled"},
+		{name: "AssumeRole throttled", err: stsError("Throttling"), wantCalls: 1, wantType: "Throttled"},
+		{name: "server error", err: apiError("InternalServerError"), wantCalls: 1, wantType: "Unavailable"},
+		{name: "no DC online", err: apiError("InvalidInstanceId"), wantCalls: 2, wantType: "Unavailable",
+			wantInMsg: []string{`ssm:SendCommand "` + dc1 + "," + dc2 + `"`, "no DC is online", "Fleet Manager"}},
+		{name: "timeout", err: fmt.Errorf("operation error SSM: SendCommand: %w", context.DeadlineExceeded), wantCalls: 1, wantType: "Unavailable"},
+		{name: "no command id", noCommand: true, wantCalls: 1, wantType: "Unavailable", wantInMsg: []string{"no command id"}},
 	}
 	seen := map[string]bool{}
 	for _, tc := range cases {
@@ -390,10 +540,13 @@ func TestErrors(t *testing.T) {
 				t.Fatalf("error %T (%v), want %s", err, err, tc.wantType)
 			}
 			seen[tc.wantType] = true
-			if sent := len(f.calls) == 1; sent != tc.wantSent || len(f.calls) > 1 {
-				t.Errorf("SendCommand called %d times, want sent=%v", len(f.calls), tc.wantSent)
+			if len(f.calls) != tc.wantCalls {
+				t.Errorf("SendCommand called %d times, want %d", len(f.calls), tc.wantCalls)
 			}
-			if !tc.wantSent && len(s.asked) != 0 {
+			if got != nil {
+				t.Errorf("a failure with a result: %+v", got)
+			}
+			if tc.wantCalls == 0 && len(s.asked) != 0 {
 				t.Errorf("asked for credentials %v after a validation failure", s.asked)
 			}
 			for _, want := range tc.wantInMsg {
@@ -584,7 +737,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 		{name: "throttled", code: "ThrottlingException", status: 400, want: "Throttled", wantCalls: "AssumeRole,SendCommand"},
 		{name: "document missing", code: "InvalidDocument", status: 400, want: "CommandRejected", wantCalls: "AssumeRole,SendCommand"},
 		{name: "server error", code: "InternalServerError", status: 500, want: "Unavailable", wantCalls: "AssumeRole,SendCommand"},
-		{name: "DC not online", code: "InvalidInstanceId", status: 400, want: "Unavailable", wantCalls: "AssumeRole,SendCommand"},
+		{name: "no DC online", code: "InvalidInstanceId", status: 400, want: "Unavailable", wantCalls: "AssumeRole,SendCommand,SendCommand"},
 		{name: "role refused", code: "AccessDenied", status: 403, noAssumeRole: true, want: "AccessDenied", wantCalls: "AssumeRole"},
 		{name: "nothing to send", input: withInstance(t, func(i map[string]any) { i["action"] = "none" }), want: "InvalidEvent"},
 		{name: "malformed JSON", input: []byte(`{"state":`), want: "InvalidEvent"},

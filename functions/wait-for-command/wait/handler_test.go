@@ -43,8 +43,13 @@ const (
 	externalID      = "asgdns-external-id-test"
 )
 
-// sentAt is when the launch input's command was sent.
-var sentAt = time.Date(2026, 11, 20, 8, 15, 50, 0, time.UTC)
+// sentAt is when the launch input's command was sent; resentAt when the
+// launch-resent input's, after a hold; undoneAt the launch-undo input's.
+var (
+	sentAt   = time.Date(2026, 11, 20, 8, 15, 50, 0, time.UTC)
+	resentAt = time.Date(2026, 11, 20, 8, 16, 3, 0, time.UTC)
+	undoneAt = time.Date(2026, 11, 20, 8, 15, 58, 0, time.UTC)
+)
 
 // clock is a fake clock: Sleep returns at once and moves Now on.
 type clock struct {
@@ -187,11 +192,29 @@ func (f *fakeHeartbeats) RecordLifecycleActionHeartbeat(_ context.Context, in *a
 	return &autoscaling.RecordLifecycleActionHeartbeatOutput{}, f.err
 }
 
+// fixtureHooks are the lifecycle hooks the fixture events name, as a
+// deployment lists them in ASGDNS_HOOK_NAMES.
+var fixtureHooks = workflow.HookNames{"dns-launch", "dns-terminate"}
+
 func newHandler(f *fakeSSM, c *clock, s *sessions, logs io.Writer) *Handler {
 	return &Handler{
-		SSM: f, AutoScaling: &fakeHeartbeats{}, Credentials: s.For, Budget: DefaultBudget, Now: c.Now, Sleep: c.Sleep,
+		SSM: f, AutoScaling: &fakeHeartbeats{}, Credentials: s.For, Budget: DefaultBudget, Hooks: fixtureHooks, Now: c.Now, Sleep: c.Sleep,
 		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
+}
+
+// caught is a routed error as a Catch records it in the state ($.error,
+// $.commandError): the name, and Lambda's error payload as the cause.
+func caught(t testing.TB, err error) workflow.CaughtError {
+	t.Helper()
+	cause, mErr := json.Marshal(struct {
+		Message string `json:"errorMessage"`
+		Type    string `json:"errorType"`
+	}{err.Error(), workflow.Routed(err)})
+	if mErr != nil {
+		t.Fatal(mErr)
+	}
+	return workflow.CaughtError{Error: workflow.Routed(err), Cause: string(cause)}
 }
 
 // after returns a clock d after the launch input's command was sent.
@@ -202,30 +225,63 @@ func withCommand(t testing.TB, change func(cmd map[string]any)) []byte {
 }
 
 // TestFixtures runs each testdata input against a scripted invocation and
-// compares the result with its golden file.
+// compares the result with its golden file: the step's output, or for a
+// failure the error as the state machine's Catch records it, which is what
+// the next step's input holds.
 func TestFixtures(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
+		input   string // testdata/<input>.input.json; the name when empty
 		start   time.Time
 		answers []answer
 		calls   int
+		wantErr string
 	}{
 		// Running at first sight, done one second later.
-		{"launch", sentAt.Add(3 * time.Second), []answer{inProgress, success("created")}, 2},
-		{"terminate", sentAt.Add(23 * time.Second), []answer{success("deleted")}, 1},
+		{name: "launch", start: sentAt.Add(3 * time.Second), answers: []answer{inProgress, success("created")}, calls: 2},
+		{name: "terminate", start: sentAt.Add(23 * time.Second), answers: []answer{success("deleted")}, calls: 1},
+		// The zone of these two comes from the stack, not from metadata.
+		{name: "launch-from-warm-pool", start: time.Date(2026, 11, 20, 8, 15, 48, 0, time.UTC), calls: 1,
+			answers: []answer{{status: "Success", details: "Success", stdout: docLine(workflow.CommandOutcome{Outcome: "replaced",
+				FQDN: "web-prod-i-0a1b2c3d4e5f60718.apps.example.com", IP: "10.20.30.40", PTR: "off", Message: "A record replaced"}) + "\n"}}},
+		{name: "launch-successful", start: time.Date(2026, 11, 20, 8, 17, 0, 0, time.UTC), calls: 1,
+			answers: []answer{{status: "Success", details: "Success", stdout: docLine(workflow.CommandOutcome{Outcome: "unchanged",
+				FQDN: "web-prod-i-0a1b2c3d4e5f60718.apps.example.com", IP: "10.20.30.40", PTR: "off", Message: "A record unchanged"}) + "\n"}}},
 		// Third invocation for this command, still running after the budget.
-		{"launch-still-running", sentAt.Add(40 * time.Second), []answer{inProgress}, 7},
-		// A re-sent command: not visible at once, then delayed, then done.
-		{"launch-resent", sentAt.Add(101 * time.Second), []answer{notYet, delayed, success("unchanged")}, 3},
+		{name: "launch-still-running", start: sentAt.Add(40 * time.Second), answers: []answer{inProgress}, calls: 7},
+		// The first DC never got the command: transient, the instance is
+		// held and the next try goes to the next DC.
+		{name: "launch-undeliverable", input: "launch", start: sentAt.Add(3 * time.Second),
+			answers: []answer{failed("Undeliverable", -1, "", "", "")}, calls: 1, wantErr: "Unavailable"},
+		// The DNS server failed the update: transient too.
+		{name: "terminate-servfail", input: "terminate", start: sentAt.Add(23 * time.Second), answers: []answer{{status: "Failed", details: "Failed",
+			code: 20, stdout: docLine(workflow.CommandOutcome{Outcome: "dns-error", FQDN: fqdn, IP: "10.20.30.40", PTR: "off", Rcode: "SERVFAIL",
+				Message: "the update of " + fqdn + " failed: nothing was changed"}) + "\n"}}, calls: 1, wantErr: "Unavailable"},
+		// Another instance holds the name: terminal, nothing to wait for.
+		{name: "launch-conflict", input: "launch", start: sentAt.Add(3 * time.Second),
+			answers: []answer{conflict(owner, fqdn+" is owned by "+owner+": nothing was changed")}, calls: 1, wantErr: "Conflict"},
+		// After a hold, the command re-sent to the next DC: not visible at
+		// once, then delayed, then done.
+		{name: "launch-resent", start: resentAt.Add(time.Second), answers: []answer{notYet, delayed, success("created")}, calls: 3},
+		// The launch outlived its instance: the record it wrote is removed.
+		{name: "launch-undo", start: undoneAt.Add(2 * time.Second), answers: []answer{success("deleted")}, calls: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			input := tc.input
+			if input == "" {
+				input = tc.name
+			}
 			f := &fakeSSM{answers: tc.answers}
-			got, err := newHandler(f, &clock{now: tc.start}, &sessions{}, io.Discard).Handle(context.Background(), lambdatest.Input(t, tc.name))
-			if err != nil {
-				t.Fatalf("Handle: %v", err)
+			got, err := newHandler(f, &clock{now: tc.start}, &sessions{}, io.Discard).Handle(context.Background(), lambdatest.Input(t, input))
+			if name := workflow.Routed(err); name != tc.wantErr || (err != nil && tc.wantErr == "") {
+				t.Fatalf("Handle: %v (%s), want %q", err, name, tc.wantErr)
 			}
 			if len(f.calls) != tc.calls {
 				t.Errorf("GetCommandInvocation called %d times, want %d", len(f.calls), tc.calls)
+			}
+			if err != nil {
+				lambdatest.Golden(t, "testdata/"+tc.name+".golden.json", caught(t, err))
+				return
 			}
 			lambdatest.Golden(t, "testdata/"+tc.name+".golden.json", got)
 		})
@@ -305,8 +361,10 @@ func TestPolling(t *testing.T) {
 		{name: "not visible beyond the grace period", start: 31 * s, answers: []answer{notYet}, wantErr: "Unavailable"},
 		{name: "grace runs out while polling", start: 25 * s, answers: []answer{notYet},
 			wantSlept: []time.Duration{s, 1500 * time.Millisecond, 2250 * time.Millisecond, 3375 * time.Millisecond}, wantErr: "Unavailable"},
-		{name: "fails after running", start: 3 * s, answers: []answer{inProgress, failed("Failed", 3, "dns-error", "zone not found", "")},
+		{name: "fails after running", start: 3 * s, answers: []answer{inProgress, failed("Failed", 1, "", "", "line 12: syntax error")},
 			wantSlept: []time.Duration{s}, wantErr: "CommandFailed"},
+		{name: "DNS server down after running", start: 3 * s, answers: []answer{inProgress, failed("Failed", 20, "dns-error", "no answer from the DNS server", "")},
+			wantSlept: []time.Duration{s}, wantErr: "Unavailable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, c := &fakeSSM{answers: tc.answers}, after(tc.start)
@@ -369,35 +427,47 @@ func TestDeadlineBoundsTheBudget(t *testing.T) {
 	}
 }
 
-// TestHeartbeat: when the state machine is about to wait for another poll,
-// the lifecycle hook gets a heartbeat (best effort); a finished command or an
-// event without a token sends none.
+// TestHeartbeat: when the state machine goes on after this poll (to wait
+// and poll again, or to hold the instance and try again) asgdns's own
+// lifecycle hook gets a heartbeat (best effort); a finished command, an
+// event without a token and another team's hook get none.
 func TestHeartbeat(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		answers []answer
-		noToken bool
+		input   []byte
 		err     error
+		wantErr string
 		want    int
 	}{
 		{name: "still running", answers: []answer{inProgress}, want: 1},
-		{name: "heartbeat refused is only logged", answers: []answer{inProgress}, err: errors.New("no active lifecycle action"), want: 1},
+		{name: "heartbeat refused is only logged", answers: []answer{inProgress}, err: apiError("ValidationError"), want: 1},
 		{name: "done", answers: []answer{success("created")}, want: 0},
-		{name: "failed, may be re-sent", answers: []answer{{status: "Failed", details: "Failed", code: 20}}, want: 1},
-		{name: "no token", answers: []answer{inProgress}, noToken: true, want: 0},
+		{name: "failed, may be re-sent", answers: []answer{{status: "Failed", details: "Failed", code: 20}}, wantErr: "CommandFailed", want: 1},
+		{name: "succeeded without a result line", answers: []answer{{status: "Success", details: "Success", stdout: "done\n"}}, wantErr: "CommandFailed", want: 1},
+		{name: "undeliverable", answers: []answer{failed("Undeliverable", -1, "", "", "")}, wantErr: "Unavailable", want: 1},
+		{name: "conflict", answers: []answer{conflict(owner, "taken")}, wantErr: "Conflict", want: 1},
+		{name: "no token", answers: []answer{inProgress}, want: 0, input: lambdatest.WithState(t, "launch", func(s map[string]any) {
+			delete(s["detail"].(map[string]any), "LifecycleActionToken")
+		})},
+		{name: "another team's hook, still running", answers: []answer{inProgress}, want: 0, input: lambdatest.WithState(t, "launch", func(s map[string]any) {
+			s["detail"].(map[string]any)["LifecycleHookName"] = "other-team-bootstrap"
+		})},
+		{name: "another team's hook, failed", answers: []answer{failed("Undeliverable", -1, "", "", "")}, wantErr: "Unavailable", want: 0,
+			input: lambdatest.WithState(t, "launch", func(s map[string]any) {
+				s["detail"].(map[string]any)["LifecycleHookName"] = "other-team-bootstrap"
+			})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			input := lambdatest.Input(t, "launch")
-			if tc.noToken {
-				input = lambdatest.WithState(t, "launch", func(s map[string]any) {
-					delete(s["detail"].(map[string]any), "LifecycleActionToken")
-				})
+			input := tc.input
+			if input == nil {
+				input = lambdatest.Input(t, "launch")
 			}
 			hb := &fakeHeartbeats{err: tc.err}
 			h := newHandler(&fakeSSM{answers: tc.answers}, after(3*time.Second), &sessions{}, io.Discard)
 			h.AutoScaling, h.Budget = hb, 0
-			if _, err := h.Handle(context.Background(), input); err != nil && workflow.Routed(err) != "CommandFailed" {
-				t.Fatal(err)
+			if _, err := h.Handle(context.Background(), input); workflow.Routed(err) != tc.wantErr || (err != nil && tc.wantErr == "") {
+				t.Fatalf("got %v, want %q", err, tc.wantErr)
 			}
 			if len(hb.calls) != tc.want {
 				t.Fatalf("%d heartbeats, want %d", len(hb.calls), tc.want)
@@ -581,21 +651,35 @@ func TestErrors(t *testing.T) {
 		{name: "invalid platform, other spelling", answers: []answer{failed("InvalidPlatform", -1, "", "", "")}, wantType: "CommandRejected", wantCalls: 1},
 		// It ran and failed: the reason says what the document reported.
 		{name: "name owned by another instance", answers: []answer{conflict(owner, fqdn+" is owned by "+owner+": nothing was changed")},
-			wantType: "CommandFailed", wantCalls: 1,
+			wantType: "Conflict", wantCalls: 1,
 			wantInMsg: []string{where, "ended Failed (Failed)", "exit code 30",
 				`outcome conflict "` + fqdn + ` is owned by ` + owner + `: nothing was changed"`, "no stderr", "remove them", "replay"}},
 		{name: "conflict whose message does not name the owner", answers: []answer{conflict(owner, fqdn+" changed while it was being updated: nothing was changed")},
-			wantType: "CommandFailed", wantCalls: 1,
+			wantType: "Conflict", wantCalls: 1,
 			wantInMsg: []string{`outcome conflict owner ` + owner + ` "` + fqdn + ` changed while it was being updated: nothing was changed"`}},
 		{name: "DNS server refused", answers: []answer{{status: "Failed", details: "Failed", code: 20, stdout: docLine(workflow.CommandOutcome{
 			Outcome: "dns-error", FQDN: fqdn, IP: "10.20.30.40", PTR: "off", Rcode: "REFUSED", Message: "the update of " + fqdn + " failed: nothing was changed"})}},
-			wantType: "CommandFailed", wantCalls: 1,
-			wantInMsg: []string{"exit code 20", `outcome dns-error rcode REFUSED "the update of ` + fqdn + ` failed: nothing was changed"`, logs, "replay"}},
+			wantType: "AccessDenied", wantCalls: 1,
+			wantInMsg: []string{"exit code 20", `outcome dns-error rcode REFUSED "the update of ` + fqdn + ` failed: nothing was changed"`,
+				"the DNS server refuses asgdns's updates (REFUSED): check the TSIG key and update policy", logs, "replay"}},
 		{name: "zone not allowed", answers: []answer{{status: "Failed", details: "Failed", code: 10, stdout: docLine(workflow.CommandOutcome{
 			Outcome: "zone-not-allowed", FQDN: fqdn, IP: "10.20.30.40", PTR: "off",
 			Message: "zone corp.example.com is not allowed for account 111111111111 (shared-services stack parameter TenantZones): nothing was changed"})}},
-			wantType: "CommandFailed", wantCalls: 1,
+			wantType: "AccessDenied", wantCalls: 1,
 			wantInMsg: []string{"exit code 10", `outcome zone-not-allowed "zone corp.example.com is not allowed for account 111111111111`, "TenantZones parameter"}},
+		{name: "DNS server did not answer", answers: []answer{{status: "Failed", details: "Failed", code: 20, stdout: docLine(workflow.CommandOutcome{
+			Outcome: "dns-error", FQDN: fqdn, IP: "10.20.30.40", PTR: "off", Rcode: "TIMEOUT", Message: "the update of " + fqdn + " failed: nothing was changed"})}},
+			wantType: "Unavailable", wantCalls: 1,
+			wantInMsg: []string{"exit code 20", "rcode TIMEOUT", "the DNS server did not answer or failed (TIMEOUT): the instance is held and the next try goes to the next DC", logs}},
+		{name: "document refused the parameters", answers: []answer{{status: "Failed", details: "Failed", code: 10, stdout: docLine(workflow.CommandOutcome{
+			Outcome: "invalid", FQDN: fqdn, IP: "10.20.30.40", PTR: "off", Message: "hostname is longer than this document allows"})}},
+			wantType: "CommandRejected", wantCalls: 1,
+			wantInMsg: []string{"exit code 10", `outcome invalid "hostname is longer than this document allows"`, "deploy the shared-services document that matches", logs}},
+		{name: "succeeded without a result line", answers: []answer{{status: "Success", details: "Success", code: 0, stdout: "all done\n"}},
+			wantType: "CommandFailed", wantCalls: 1,
+			wantInMsg: []string{where, "succeeded without printing an asgdns result line, so what it did is unknown", "unmodified", "next DC"}},
+		{name: "succeeded with an outcome the document does not report", answers: []answer{{status: "Success", details: "Success", code: 0,
+			stdout: resultLine("upserted", "") + "\n"}}, wantType: "CommandFailed", wantCalls: 1, wantInMsg: []string{"succeeded without printing an asgdns result line"}},
 		{name: "failed without a result line", answers: []answer{failed("Failed", 1, "", "", "")}, wantType: "CommandFailed", wantCalls: 1,
 			wantInMsg: []string{"exit code 1", "no valid asgdns result line on stdout", "no stderr"}},
 		{name: "an outcome the document no longer reports", answers: []answer{failed("Failed", 3, "not-owned", "A record belongs to i-0ffffffffffffffff", "")},
@@ -646,10 +730,81 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{"InvalidEvent", "AccessDenied", "CommandRejected", "CommandFailed", "Throttled", "Unavailable"} {
+	for _, name := range []string{"InvalidEvent", "AccessDenied", "CommandRejected", "Conflict", "CommandFailed", "Throttled", "Unavailable"} {
 		if !seen[name] {
 			t.Errorf("no case produces %s", name)
 		}
+	}
+}
+
+// TestVerdicts: a command that ran decides by its verdict whether the
+// instance is held and the work tried again (transient), or released at
+// once because every instance would fail the same way (terminal). Each
+// error name is what the state machine's Catch routes on.
+func TestVerdicts(t *testing.T) {
+	dnsError := func(rcode string) answer {
+		return answer{status: "Failed", details: "Failed", code: 20, stdout: docLine(workflow.CommandOutcome{Outcome: "dns-error", FQDN: fqdn,
+			IP: "10.20.30.40", PTR: "off", Rcode: rcode, Message: "the update of " + fqdn + " failed: nothing was changed"}) + "\n"}
+	}
+	verdict := func(outcome string, code int32) answer {
+		return answer{status: "Failed", details: "Failed", code: code, stdout: resultLine(outcome, "nothing was changed") + "\n"}
+	}
+	cases := []struct {
+		name string
+		a    answer
+		want string
+		fix  string
+	}{
+		{"conflict", conflict(owner, fqdn+" is owned by "+owner+": nothing was changed"), "Conflict", "fix: the name holds records asgdns did not write"},
+		{"zone not allowed", verdict(workflow.OutcomeZoneNotAllowed, 10), "AccessDenied", "fix: add <application account>:<zone> to the shared-services stack's TenantZones"},
+		{"invalid", verdict(workflow.OutcomeInvalid, 10), "CommandRejected", "fix: the document refused the parameters asgdns validated"},
+		{"dns-error without an rcode", dnsError(""), "Unavailable", "fix: the DNS server did not answer or failed ()"},
+		{"no result line", failed("Failed", 1, "", "", ""), "CommandFailed", "fix: look at the command output in CloudWatch Logs"},
+		{"a success outcome on a failed command", verdict(workflow.OutcomeCreated, 1), "CommandFailed", "fix: look at the command output"},
+		{"success without a result line", answer{status: "Success", details: "Success", stdout: "ok\n"}, "CommandFailed",
+			"fix: deploy the shared-services stack's document unmodified"},
+		{"undeliverable", failed("Undeliverable", -1, "", "", ""), "Unavailable", "fix: check the DC is running and shows Online"},
+		{"delivery timed out", failed("Delivery Timed Out", -1, "", "", ""), "Unavailable", "fix: check the DC is running and shows Online"},
+		{"terminated", failed("Terminated", -1, "", "", ""), "Unavailable", "fix: check the DC is running and shows Online"},
+	}
+	for _, rcode := range workflow.RefusingRcodes {
+		cases = append(cases, struct {
+			name string
+			a    answer
+			want string
+			fix  string
+		}{"dns-error " + rcode, dnsError(rcode), "AccessDenied", "fix: the DNS server refuses asgdns's updates (" + rcode + ")"})
+	}
+	for _, rcode := range []string{"SERVFAIL", "TIMEOUT", "UNREACHABLE", "ERROR", "NXRRSET", "YXDOMAIN"} {
+		cases = append(cases, struct {
+			name string
+			a    answer
+			want string
+			fix  string
+		}{"dns-error " + rcode, dnsError(rcode), "Unavailable", "fix: the DNS server did not answer or failed (" + rcode + ")"})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f, hb := &fakeSSM{answers: []answer{tc.a}}, &fakeHeartbeats{}
+			h := newHandler(f, after(3*time.Second), &sessions{}, io.Discard)
+			h.AutoScaling = hb
+			got, err := h.Handle(context.Background(), lambdatest.Input(t, "launch"))
+			if name := workflow.Routed(err); name != tc.want {
+				t.Fatalf("got %+v, %v (%s); want %s", got, err, name, tc.want)
+			}
+			if got != nil {
+				t.Errorf("a failure with a result: %+v", got)
+			}
+			if !strings.Contains(err.Error(), tc.fix) || !strings.HasPrefix(err.Error(), "command "+commandID+" on "+dc1+": ") {
+				t.Errorf("message %q lacks %q", err.Error(), tc.fix)
+			}
+			if len(f.calls) != 1 || len(hb.calls) != 1 {
+				t.Errorf("%d polls and %d heartbeats, want one of each", len(f.calls), len(hb.calls))
+			}
+			if transient := workflow.Transient(tc.want); transient != (tc.want == "Unavailable" || tc.want == "CommandFailed") {
+				t.Errorf("%s transient: %v", tc.want, transient)
+			}
+		})
 	}
 }
 
@@ -748,7 +903,8 @@ func TestNoSecretsInOutputOrLogs(t *testing.T) {
 		{name: "succeeded", assume: true, answer: invocationBody("Success", "Success", 0, resultLine("created", ""), "")},
 		{name: "succeeded, a bad key on stderr", assume: true, answer: invocationBody("Success", "Success", 0, resultLine("created", ""), badKeyStderr)},
 		{name: "failed", assume: true, answer: invocationBody("Failed", "Failed", 30, conflict(owner, fqdn+" is owned by "+owner+": nothing was changed").stdout, badKeyStderr),
-			wantErr: "CommandFailed"},
+			wantErr: "Conflict"},
+		{name: "failed without a verdict", assume: true, answer: invocationBody("Failed", "Failed", 1, "", badKeyStderr), wantErr: "CommandFailed"},
 		{name: "SSM refuses", code: "AccessDeniedException", assume: true, wantErr: "AccessDenied"},
 		{name: "STS refuses", code: "AccessDenied", wantErr: "AccessDenied"},
 	} {
@@ -795,10 +951,12 @@ func TestNoSecretsInOutputOrLogs(t *testing.T) {
 // role and calling SSM over HTTP, and checks what Step Functions would see.
 func TestThroughLambdaRuntime(t *testing.T) {
 	baseEnv := []string{
-		config.EnvRoleARN + "=" + roleARN, config.EnvExternalID + "=" + externalID,
+		config.EnvRoleARN + "=" + roleARN, config.EnvExternalID + "=" + externalID, config.EnvHookNames + "=" + strings.Join(fixtureHooks, ","),
 		"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=DEBUG",
 	}
 	assumeRole := lambdatest.AssumeRoleResponse(roleARN, "asgdns-"+fixtureInstance+"-"+execution)
+	const heartbeat = `<RecordLifecycleActionHeartbeatResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">` +
+		`<RecordLifecycleActionHeartbeatResult/><ResponseMetadata><RequestId>r-3</RequestId></ResponseMetadata></RecordLifecycleActionHeartbeatResponse>`
 	invoke := func(t *testing.T, input []byte, answers map[string]string, status int, code string, env ...string) (lambdatest.Result, *lambdatest.AWS, string) {
 		t.Helper()
 		srv := lambdatest.NewAWS(t, answers, status, code, "from the test endpoint")
@@ -839,16 +997,40 @@ func TestThroughLambdaRuntime(t *testing.T) {
 	})
 	t.Run("still running polls with real sleeps", func(t *testing.T) {
 		res, srv, _ := invoke(t, lambdatest.Input(t, "launch"), map[string]string{"AssumeRole": assumeRole,
-			"GetCommandInvocation": invocationBody("InProgress", "In Progress", -1, "", "")}, 500, "InternalServerError",
-			EnvPollBudget+"=2")
+			"GetCommandInvocation": invocationBody("InProgress", "In Progress", -1, "", ""), "RecordLifecycleActionHeartbeat": heartbeat},
+			500, "InternalServerError", EnvPollBudget+"=2")
 		got := result(t, res)
 		if got.Done || got.Polls != 1 || got.NextWaitSeconds != 5 || got.Status != "InProgress" {
 			t.Errorf("unexpected result %s", res.Payload)
 		}
-		// Polls at 0 and 1 s within a 2 s budget, one AssumeRole for both.
+		// Polls at 0 and 1 s within a 2 s budget, one AssumeRole for both,
+		// then the heartbeat that keeps the hook holding the instance.
 		calls := srv.Calls()
-		if len(calls) < 3 || calls[0] != "AssumeRole" || slices.Index(calls[1:], "AssumeRole") >= 0 {
-			t.Errorf("calls %v, want one AssumeRole and at least two GetCommandInvocation", calls)
+		if len(calls) < 4 || calls[0] != "AssumeRole" || slices.Index(calls[1:], "AssumeRole") >= 0 ||
+			calls[len(calls)-1] != "RecordLifecycleActionHeartbeat" || slices.Index(calls, "RecordLifecycleActionHeartbeat") != len(calls)-1 {
+			t.Errorf("calls %v, want one AssumeRole, at least two GetCommandInvocation, then one RecordLifecycleActionHeartbeat", calls)
+		}
+	})
+	t.Run("no verdict: held, with a heartbeat", func(t *testing.T) {
+		res, srv, _ := invoke(t, lambdatest.Input(t, "launch"), map[string]string{"AssumeRole": assumeRole,
+			"GetCommandInvocation": invocationBody("Success", "Success", 0, "done\n", ""), "RecordLifecycleActionHeartbeat": heartbeat},
+			500, "InternalServerError")
+		if res.ErrorType != "CommandFailed" || !strings.Contains(res.ErrorMessage, "without printing an asgdns result line") {
+			t.Fatalf("errorType %q (%s), want CommandFailed", res.ErrorType, res.ErrorMessage)
+		}
+		if calls := strings.Join(srv.Calls(), ","); calls != "AssumeRole,GetCommandInvocation,RecordLifecycleActionHeartbeat" {
+			t.Errorf("calls %s", calls)
+		}
+	})
+	t.Run("conflict", func(t *testing.T) {
+		res, srv, _ := invoke(t, lambdatest.Input(t, "launch"), map[string]string{"AssumeRole": assumeRole,
+			"GetCommandInvocation": invocationBody("Failed", "Failed", 30, conflict(owner, "taken").stdout, ""), "RecordLifecycleActionHeartbeat": heartbeat},
+			500, "InternalServerError")
+		if res.ErrorType != "Conflict" {
+			t.Fatalf("errorType %q (%s), want Conflict", res.ErrorType, res.ErrorMessage)
+		}
+		if calls := strings.Join(srv.Calls(), ","); calls != "AssumeRole,GetCommandInvocation,RecordLifecycleActionHeartbeat" {
+			t.Errorf("calls %s", calls)
 		}
 	})
 	for _, tc := range []struct {
@@ -893,6 +1075,7 @@ func TestThroughLambdaRuntime(t *testing.T) {
 	for _, tc := range []struct{ name, env, want string }{
 		{"missing role fails init", config.EnvRoleARN + "=", config.EnvRoleARN},
 		{"bad budget fails init", EnvPollBudget + "=20s", EnvPollBudget},
+		{"bad hook names fail init", config.EnvHookNames + "=dns launch", config.EnvHookNames},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := append(append([]string{}, baseEnv...), tc.env)

@@ -1,0 +1,693 @@
+package hold
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+
+	"github.com/asgdns/asgdns/workflow"
+	"github.com/asgdns/asgdns/workflow/config"
+	"github.com/asgdns/asgdns/workflow/lambdatest"
+)
+
+// TestMain builds the function (the main package one folder up) for the
+// tests that run it through the Lambda Runtime API.
+func TestMain(m *testing.M) { lambdatest.Main(m, "..") }
+
+const (
+	fixtureInstance = "i-0a1b2c3d4e5f60718"
+	execution       = "0d5c1f6e-asgdns-test-execution"
+	launchToken     = "b9784c10-c448-48d1-b6cd-b8489f4ebc34"
+	termToken       = "fed1b025-e7b0-43db-b656-7ed399294135"
+)
+
+// fixtureHooks are the lifecycle hooks the fixture events name, as a
+// deployment lists them in ASGDNS_HOOK_NAMES.
+var fixtureHooks = workflow.HookNames{"dns-launch", "dns-terminate"}
+
+// aslBackoff is the backoff the state machine's Hold instance state declares.
+var aslBackoff = workflow.Backoff{FirstSeconds: 10, Rate: 2, MaxSeconds: 300}
+
+// fakeAutoScaling records the heartbeats asked for and answers with err.
+type fakeAutoScaling struct {
+	calls []*autoscaling.RecordLifecycleActionHeartbeatInput
+	err   error
+}
+
+func (f *fakeAutoScaling) RecordLifecycleActionHeartbeat(_ context.Context, in *autoscaling.RecordLifecycleActionHeartbeatInput, _ ...func(*autoscaling.Options)) (*autoscaling.RecordLifecycleActionHeartbeatOutput, error) {
+	f.calls = append(f.calls, in)
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &autoscaling.RecordLifecycleActionHeartbeatOutput{}, nil
+}
+
+// heartbeat is the RecordLifecycleActionHeartbeat call a case expects.
+type heartbeat struct{ hook, token string }
+
+var (
+	launchHeartbeat    = heartbeat{"dns-launch", launchToken}
+	terminateHeartbeat = heartbeat{"dns-terminate", termToken}
+)
+
+// checkHeartbeats asserts exactly the calls expected were made: for the
+// fixtures' ASG and instance, with the hook and token of the event.
+func checkHeartbeats(t *testing.T, calls []*autoscaling.RecordLifecycleActionHeartbeatInput, want ...heartbeat) {
+	t.Helper()
+	if len(calls) != len(want) {
+		t.Fatalf("RecordLifecycleActionHeartbeat called %d times, want %d", len(calls), len(want))
+	}
+	for i, in := range calls {
+		got := [4]string{aws.ToString(in.AutoScalingGroupName), aws.ToString(in.LifecycleHookName), aws.ToString(in.LifecycleActionToken), aws.ToString(in.InstanceId)}
+		if w := [4]string{"web-prod", want[i].hook, want[i].token, fixtureInstance}; got != w {
+			t.Errorf("heartbeat %d: sent ASG, hook, token, instance %q, want %q", i, got, w)
+		}
+	}
+}
+
+func newHandler(a *fakeAutoScaling, now time.Time, r float64, logs io.Writer) *Handler {
+	return &Handler{
+		AutoScaling: a, Hooks: fixtureHooks, Budget: DefaultBudget,
+		Now: func() time.Time { return now }, Rand: func() float64 { return r },
+		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+}
+
+// request returns testdata/<name>.input.json with its request (top level:
+// execution, backoff, state) changed by change.
+func request(t testing.TB, name string, change func(req, state map[string]any)) []byte {
+	t.Helper()
+	var req map[string]any
+	if err := json.Unmarshal(lambdatest.Input(t, name), &req); err != nil {
+		t.Fatal(err)
+	}
+	change(req, req["state"].(map[string]any))
+	data, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// heldSince gives the state a previous round's hold: holds rounds since
+// since.
+func heldSince(holds int, since time.Time) func(_, state map[string]any) {
+	return func(_, state map[string]any) {
+		state["hold"] = workflow.HoldResult{Holds: holds, Since: since, HeldSeconds: 1, BudgetSeconds: 1800, WaitSeconds: 10,
+			Heartbeat: HeartbeatRecorded, Retrying: "Unavailable"}
+	}
+}
+
+// firstHoldAt is when the launch fixture's first hold begins: the first DC
+// did not take the command, seen on the poll at 08:15:53.
+var firstHoldAt = time.Date(2026, 11, 20, 8, 15, 54, 0, time.UTC)
+
+// fixtures are the states HoldInstance receives in testdata, when, and the
+// heartbeat each records.
+var fixtures = []struct {
+	name string
+	now  time.Time
+	hb   heartbeat
+}{
+	// The first hold: the launch's first DC never took the command.
+	{"launch-unavailable", firstHoldAt, launchHeartbeat},
+	// The first hold of a termination: the DNS server failed the removal.
+	{"terminate-unavailable", time.Date(2026, 11, 20, 8, 16, 14, 0, time.UTC), terminateHeartbeat},
+	// The budget is spent: the instance is released.
+	{"launch-expired", firstHoldAt.Add(DefaultBudget + 7*time.Second), launchHeartbeat},
+	{"terminate-expired", time.Date(2026, 11, 20, 8, 46, 40, 0, time.UTC), terminateHeartbeat},
+}
+
+// TestFixtures runs each testdata input (with the jitter in the middle of
+// its range) and compares with its golden output.
+func TestFixtures(t *testing.T) {
+	for _, fx := range fixtures {
+		t.Run(fx.name, func(t *testing.T) {
+			a := &fakeAutoScaling{}
+			got, err := newHandler(a, fx.now, 0.5, io.Discard).Handle(context.Background(), lambdatest.Input(t, fx.name))
+			if err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			checkHeartbeats(t, a.calls, fx.hb)
+			lambdatest.Golden(t, "testdata/"+fx.name+".golden.json", got)
+		})
+	}
+}
+
+// TestBackoffIsTheASLs: the schedule these tests (and the fixtures) use is
+// the one the state machine's Hold instance state declares.
+func TestBackoffIsTheASLs(t *testing.T) {
+	data, err := os.ReadFile("../../../statemachine/asgdns.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asl struct {
+		States map[string]struct {
+			Parameters struct {
+				Backoff *workflow.Backoff `json:"backoff"`
+			}
+		}
+	}
+	if err := json.Unmarshal(data, &asl); err != nil {
+		t.Fatal(err)
+	}
+	if got := asl.States["Hold instance"].Parameters.Backoff; got == nil || *got != aslBackoff {
+		t.Errorf("the ASL's Hold instance declares backoff %+v, these tests use %+v", got, aslBackoff)
+	}
+	for _, fx := range fixtures {
+		var req workflow.Request
+		if err := json.Unmarshal(lambdatest.Input(t, fx.name), &req); err != nil {
+			t.Fatal(err)
+		}
+		if req.Backoff == nil || *req.Backoff != aslBackoff {
+			t.Errorf("testdata/%s.input.json has backoff %+v, want the ASL's %+v", fx.name, req.Backoff, aslBackoff)
+		}
+	}
+}
+
+// TestFirstHold spells out the first round: the hold begins now, the
+// hook's heartbeat timeout is reset, and the wait is the first of the
+// backoff, jittered in its upper half.
+func TestFirstHold(t *testing.T) {
+	for _, tc := range []struct {
+		r    float64
+		wait int
+	}{{0, 5}, {0.5, 8}, {0.999, 10}, {1, 10}} {
+		t.Run(fmt.Sprint(tc.r), func(t *testing.T) {
+			a := &fakeAutoScaling{}
+			// The clock's zone does not matter: the state holds UTC.
+			now := firstHoldAt.In(time.FixedZone("CET", 3600))
+			got, err := newHandler(a, now, tc.r, io.Discard).Handle(context.Background(), lambdatest.Input(t, "launch-unavailable"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkHeartbeats(t, a.calls, launchHeartbeat)
+			want := workflow.HoldResult{Holds: 1, Since: firstHoldAt, HeldSeconds: 0, BudgetSeconds: 1800, WaitSeconds: tc.wait,
+				Heartbeat: HeartbeatRecorded, Retrying: "Unavailable"}
+			if *got != want || got.Since.Location() != time.UTC {
+				t.Errorf("got  %+v\nwant %+v", *got, want)
+			}
+		})
+	}
+}
+
+// TestBackoffGrows: the n-th wait is drawn from [d/2, d] with
+// d = min(first × rate^(n-1), max), while the budget leaves room.
+func TestBackoffGrows(t *testing.T) {
+	now := firstHoldAt.Add(time.Hour)
+	for _, tc := range []struct {
+		name    string
+		backoff workflow.Backoff
+		r       float64
+		want    []int // the waits of rounds 1, 2, …
+	}{
+		{"the ASL's, shortest", aslBackoff, 0, []int{5, 10, 20, 40, 80, 150, 150, 150}},
+		{"the ASL's, longest", aslBackoff, 1, []int{10, 20, 40, 80, 160, 300, 300, 300}},
+		{"from 5, shortest", workflow.Backoff{FirstSeconds: 5, Rate: 2, MaxSeconds: 300}, 0, []int{3, 5, 10, 20, 40, 80, 150, 150}},
+		{"from 5, longest", workflow.Backoff{FirstSeconds: 5, Rate: 2, MaxSeconds: 300}, 1, []int{5, 10, 20, 40, 80, 160, 300, 300}},
+		{"rate 1.5", workflow.Backoff{FirstSeconds: 10, Rate: 1.5, MaxSeconds: 60}, 1, []int{10, 15, 23, 34, 51, 60, 60}},
+		{"constant", workflow.Backoff{FirstSeconds: 30, Rate: 1, MaxSeconds: 30}, 0, []int{15, 15, 15}},
+		{"one second", workflow.Backoff{FirstSeconds: 1, Rate: 1, MaxSeconds: 1}, 0, []int{1, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHandler(&fakeAutoScaling{}, now, tc.r, io.Discard)
+			h.Budget = MaxBudget
+			for n, want := range tc.want {
+				input := request(t, "launch-unavailable", func(req, state map[string]any) {
+					req["backoff"] = tc.backoff
+					if n > 0 {
+						heldSince(n, firstHoldAt)(req, state)
+					}
+				})
+				got, err := h.Handle(context.Background(), input)
+				if err != nil {
+					t.Fatal(err)
+				}
+				since := now
+				if n > 0 {
+					since = firstHoldAt
+				}
+				if got.Holds != n+1 || got.WaitSeconds != want || got.Expired || !got.Since.Equal(since) ||
+					got.HeldSeconds != int(now.Sub(since).Seconds()) {
+					t.Errorf("round %d: got %+v, want holds %d, wait %d", n+1, got, n+1, want)
+				}
+				if d := math.Min(float64(tc.backoff.FirstSeconds)*math.Pow(tc.backoff.Rate, float64(n)), float64(tc.backoff.MaxSeconds)); float64(got.WaitSeconds) < math.Floor(d/2) || float64(got.WaitSeconds) > math.Ceil(d) {
+					t.Errorf("round %d: wait %d outside [%v/2, %v]", n+1, got.WaitSeconds, d, d)
+				}
+			}
+		})
+	}
+}
+
+// TestWaitCappedByBudget: the last try comes as the budget ends, never
+// after; a wait is at least a second.
+func TestWaitCappedByBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		held  time.Duration
+		holds int
+		want  int
+	}{
+		{"plenty left", 10 * time.Minute, 2, 40},
+		{"wait fits exactly", DefaultBudget - 300*time.Second, 6, 300},
+		{"10 s left", DefaultBudget - 10*time.Second, 6, 10},
+		{"10.2 s left", DefaultBudget - 10200*time.Millisecond, 6, 11},
+		{"half a second left", DefaultBudget - 500*time.Millisecond, 3, 1},
+		{"a nanosecond left", DefaultBudget - 1, 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := firstHoldAt.Add(tc.held)
+			a := &fakeAutoScaling{}
+			got, err := newHandler(a, now, 1, io.Discard).Handle(context.Background(),
+				request(t, "launch-unavailable", heldSince(tc.holds, firstHoldAt)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Expired || got.WaitSeconds != tc.want || got.Holds != tc.holds+1 || got.HeldSeconds != int(tc.held.Seconds()) {
+				t.Errorf("got %+v, want wait %d", got, tc.want)
+			}
+			checkHeartbeats(t, a.calls, launchHeartbeat)
+		})
+	}
+}
+
+// TestExpired: once held for the budget the instance is released (the
+// state machine completes it with its failure result), and the heartbeat
+// is still recorded so the hook holds it until then.
+func TestExpired(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		budget time.Duration
+		held   time.Duration
+	}{
+		{"exactly at the budget", DefaultBudget, DefaultBudget},
+		{"past the budget", DefaultBudget, 2 * time.Hour},
+		{"the smallest budget", MinBudget, MinBudget},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := firstHoldAt.Add(tc.held)
+			a := &fakeAutoScaling{}
+			h := newHandler(a, now, 1, io.Discard)
+			h.Budget = tc.budget
+			h.Rand = func() float64 { t.Error("jitter drawn for an expired hold"); return 0 }
+			got, err := h.Handle(context.Background(), request(t, "launch-unavailable", heldSince(4, firstHoldAt)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := workflow.HoldResult{Holds: 5, Since: firstHoldAt, HeldSeconds: int(tc.held.Seconds()), BudgetSeconds: int(tc.budget.Seconds()),
+				Expired: true, Heartbeat: HeartbeatRecorded, Retrying: "Unavailable"}
+			if *got != want {
+				t.Errorf("got  %+v\nwant %+v", *got, want)
+			}
+			checkHeartbeats(t, a.calls, launchHeartbeat)
+		})
+	}
+	// A second short of the budget still waits, for that second.
+	now := firstHoldAt.Add(DefaultBudget - time.Second)
+	got, err := newHandler(&fakeAutoScaling{}, now, 1, io.Discard).Handle(context.Background(), request(t, "launch-unavailable", heldSince(4, firstHoldAt)))
+	if err != nil || got.Expired || got.WaitSeconds != 1 {
+		t.Errorf("a second short: %+v, %v", got, err)
+	}
+}
+
+// TestHoldsCarried: the count and the start of the hold come from $.hold; a
+// hold without a start is a first one.
+func TestHoldsCarried(t *testing.T) {
+	now := firstHoldAt.Add(95 * time.Second)
+	for _, tc := range []struct {
+		name     string
+		change   func(req, state map[string]any)
+		holds    int
+		since    time.Time
+		retrying string
+		heldSecs int
+		wait     int
+	}{
+		{"first", func(_, _ map[string]any) {}, 1, now, "Unavailable", 0, 10},
+		{"third", heldSince(2, firstHoldAt), 3, firstHoldAt, "Unavailable", 95, 40},
+		{"hold without a start", func(_, s map[string]any) { s["hold"] = map[string]any{"holds": 5, "heartbeat": "recorded"} }, 1, now, "Unavailable", 0, 10},
+		{"throttled", func(_, s map[string]any) {
+			s["commandError"] = workflow.CaughtError{Error: "Throttled", Cause: `{"errorMessage":"ssm:SendCommand: throttled","errorType":"Throttled"}`}
+		}, 1, now, "Throttled", 0, 10},
+		{"timed out", func(_, s map[string]any) {
+			s["commandError"] = workflow.CaughtError{Error: "States.Timeout", Cause: ""}
+		}, 1, now, "States.Timeout", 0, 10},
+		{"no error named", func(_, s map[string]any) { delete(s, "commandError") }, 1, now, "", 0, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := newHandler(&fakeAutoScaling{}, now, 1, io.Discard).Handle(context.Background(), request(t, "launch-unavailable", tc.change))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Holds != tc.holds || !got.Since.Equal(tc.since) || got.Retrying != tc.retrying || got.HeldSeconds != tc.heldSecs || got.WaitSeconds != tc.wait {
+				t.Errorf("got %+v, want holds %d since %v retrying %q held %d", got, tc.holds, tc.since, tc.retrying, tc.heldSecs)
+			}
+		})
+	}
+}
+
+// TestHeartbeat: only asgdns's own, waiting lifecycle action gets a
+// heartbeat, and with exactly its hook, token, ASG and instance.
+func TestHeartbeat(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		input     []byte
+		want      []heartbeat // calls
+		heartbeat string
+	}{
+		{name: "launch", input: lambdatest.Input(t, "launch-unavailable"), want: []heartbeat{launchHeartbeat}, heartbeat: HeartbeatRecorded},
+		{name: "terminate", input: lambdatest.Input(t, "terminate-unavailable"), want: []heartbeat{terminateHeartbeat}, heartbeat: HeartbeatRecorded},
+		{name: "no token", input: request(t, "launch-unavailable", func(_, s map[string]any) {
+			delete(s["detail"].(map[string]any), "LifecycleActionToken")
+		}), heartbeat: HeartbeatNone},
+		{name: "instance launched, no hook", input: request(t, "launch-unavailable", func(_, s map[string]any) {
+			var e map[string]any
+			if err := json.Unmarshal(lambdatest.Event(t, "launch-successful"), &e); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range e {
+				s[k] = v
+			}
+		}), heartbeat: HeartbeatNone},
+		{name: "another team's hook", input: request(t, "launch-unavailable", func(_, s map[string]any) {
+			s["detail"].(map[string]any)["LifecycleHookName"] = "other-team-bootstrap"
+		}), heartbeat: HeartbeatNone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &fakeAutoScaling{}
+			got, err := newHandler(a, firstHoldAt, 0.5, io.Discard).Handle(context.Background(), tc.input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkHeartbeats(t, a.calls, tc.want...)
+			if got.Heartbeat != tc.heartbeat || got.Holds != 1 || got.WaitSeconds != 8 || got.Expired {
+				t.Errorf("got %+v, want heartbeat %q and the first wait", got, tc.heartbeat)
+			}
+		})
+	}
+}
+
+// TestHeartbeatAnswers: what Auto Scaling answers, on the wire through the
+// real SDK. An action that ended is no error (the next round's Describe
+// instance finds out why); a refused heartbeat is routed like any AWS error.
+func TestHeartbeatAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name, code, message string
+		status              int
+		heartbeat           string
+		wantErr             string
+		wantInMsg           []string
+	}{
+		{name: "action ended", code: "ValidationError", message: "No active Lifecycle Action found with instance ID " + fixtureInstance,
+			status: http.StatusBadRequest, heartbeat: HeartbeatGone},
+		{name: "throttled", code: "Throttling", message: "Rate exceeded", status: http.StatusBadRequest, wantErr: "Throttled",
+			wantInMsg: []string{"autoscaling:RecordLifecycleActionHeartbeat web-prod", "Rate exceeded"}},
+		{name: "access denied", code: "AccessDenied", message: "not authorized", status: http.StatusForbidden, wantErr: "AccessDenied",
+			wantInMsg: []string{"autoscaling:RecordLifecycleActionHeartbeat web-prod",
+				`fix: allow autoscaling:RecordLifecycleActionHeartbeat on ASG "web-prod" to the HoldInstance function's role`}},
+		{name: "no such hook", code: "ValidationError", message: "No Lifecycle Hook found", status: http.StatusBadRequest, wantErr: "InvalidConfig",
+			wantInMsg: []string{"No Lifecycle Hook found"}},
+		{name: "server error", code: "InternalFailure", message: "internal", status: http.StatusInternalServerError, wantErr: "Unavailable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := lambdatest.ErrorServer(t, tc.status, tc.code, tc.message)
+			h := newHandler(nil, firstHoldAt, 0.5, io.Discard)
+			h.AutoScaling = autoscaling.NewFromConfig(aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
+				Credentials: aws.AnonymousCredentials{}})
+			got, err := h.Handle(context.Background(), lambdatest.Input(t, "launch-unavailable"))
+			if name := workflow.Routed(err); name != tc.wantErr || (err != nil && tc.wantErr == "") {
+				t.Fatalf("got %+v, %v; want %q", got, err, tc.wantErr)
+			}
+			if calls := srv.Calls(); len(calls) != 1 || calls[0] != "RecordLifecycleActionHeartbeat" {
+				t.Errorf("calls %v, want one RecordLifecycleActionHeartbeat", calls)
+			}
+			for _, s := range tc.wantInMsg {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("message %q lacks %q", err.Error(), s)
+				}
+			}
+			if err != nil {
+				if got != nil {
+					t.Errorf("a failure with a result: %+v", got)
+				}
+				return
+			}
+			if got.Heartbeat != tc.heartbeat || got.Holds != 1 || got.WaitSeconds != 8 || got.Expired {
+				t.Errorf("got %+v, want heartbeat %q and the first wait", got, tc.heartbeat)
+			}
+		})
+	}
+	// A call that never got an answer.
+	a := &fakeAutoScaling{err: fmt.Errorf("operation error Auto Scaling: RecordLifecycleActionHeartbeat: %w", context.DeadlineExceeded)}
+	got, err := newHandler(a, firstHoldAt, 0.5, io.Discard).Handle(context.Background(), lambdatest.Input(t, "launch-unavailable"))
+	if workflow.Routed(err) != "Unavailable" || got != nil || !strings.Contains(err.Error(), "timed out") {
+		t.Errorf("timeout: got %+v, %v; want Unavailable", got, err)
+	}
+	checkHeartbeats(t, a.calls, launchHeartbeat)
+}
+
+// TestInvalid: a payload, event or backoff asgdns cannot use is refused
+// before any call.
+func TestInvalid(t *testing.T) {
+	backoff := func(b any) []byte {
+		return request(t, "launch-unavailable", func(req, _ map[string]any) {
+			if b == nil {
+				delete(req, "backoff")
+				return
+			}
+			req["backoff"] = b
+		})
+	}
+	for _, tc := range []struct {
+		name      string
+		input     []byte
+		wantType  string
+		wantInMsg []string
+	}{
+		{"malformed JSON", []byte(`{"execution":"x","state":`), "InvalidEvent", []string{"input", "fix:"}},
+		{"wrong source", request(t, "launch-unavailable", func(_, s map[string]any) { s["source"] = "aws.ec2" }), "InvalidEvent", []string{`source "aws.ec2"`}},
+		{"bad token", request(t, "launch-unavailable", func(_, s map[string]any) {
+			s["detail"].(map[string]any)["LifecycleActionToken"] = "x$(id)"
+		}), "InvalidEvent", []string{"detail.LifecycleActionToken"}},
+		{"no backoff", backoff(nil), "InvalidConfig", []string{"backoff: is missing", `"backoff": {"firstSeconds": 10, "rate": 2, "maxSeconds": 300}`}},
+		{"backoff of the wrong type", backoff("10s"), "InvalidEvent", []string{"input"}},
+		{"first wait 0", backoff(workflow.Backoff{FirstSeconds: 0, Rate: 2, MaxSeconds: 300}), "InvalidConfig", []string{"firstSeconds ≥ 1"}},
+		{"max below first", backoff(workflow.Backoff{FirstSeconds: 10, Rate: 2, MaxSeconds: 5}), "InvalidConfig", []string{"maxSeconds ≥ firstSeconds"}},
+		{"shrinking", backoff(workflow.Backoff{FirstSeconds: 10, Rate: 0.5, MaxSeconds: 300}), "InvalidConfig", []string{"rate ≥ 1"}},
+		{"no rate", backoff(map[string]any{"firstSeconds": 10, "maxSeconds": 300}), "InvalidConfig", []string{"rate ≥ 1"}},
+		{"negative", backoff(workflow.Backoff{FirstSeconds: -10, Rate: 2, MaxSeconds: 300}), "InvalidConfig", []string{"firstSeconds ≥ 1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &fakeAutoScaling{}
+			h := newHandler(a, firstHoldAt, 0.5, io.Discard)
+			h.Rand = func() float64 { t.Error("jitter drawn for an invalid request"); return 0 }
+			got, err := h.Handle(context.Background(), tc.input)
+			if name := workflow.Routed(err); name != tc.wantType || got != nil {
+				t.Fatalf("got %+v, %v (%s); want %s", got, err, name, tc.wantType)
+			}
+			for _, s := range tc.wantInMsg {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("message %q lacks %q", err.Error(), s)
+				}
+			}
+			if len(a.calls) != 0 {
+				t.Errorf("%d heartbeats for an invalid request", len(a.calls))
+			}
+		})
+	}
+}
+
+func TestLoadBudget(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		set   bool
+		want  time.Duration
+		bad   bool
+	}{
+		{set: false, want: 30 * time.Minute},
+		{value: "", set: true, want: 30 * time.Minute},
+		{value: "  ", set: true, want: 30 * time.Minute},
+		{value: "60", set: true, want: time.Minute},
+		{value: " 1800 ", set: true, want: 30 * time.Minute},
+		{value: "43200", set: true, want: 12 * time.Hour},
+		{value: "59", set: true, bad: true},
+		{value: "43201", set: true, bad: true},
+		{value: "0", set: true, bad: true},
+		{value: "-1800", set: true, bad: true},
+		{value: "30m", set: true, bad: true},
+		{value: "1800.5", set: true, bad: true},
+		{value: "99999999999999999999", set: true, bad: true},
+	} {
+		t.Run(fmt.Sprintf("%q", tc.value), func(t *testing.T) {
+			got, err := LoadBudget(func(k string) (string, bool) {
+				if k == EnvHoldBudget && tc.set {
+					return tc.value, true
+				}
+				return "", false
+			})
+			if tc.bad {
+				if workflow.Routed(err) != "InvalidConfig" || !strings.Contains(err.Error(), "environment variable "+EnvHoldBudget) ||
+					!strings.Contains(err.Error(), "from 60 to 43200") {
+					t.Fatalf("got %v, %v; want an InvalidConfig naming %s and its bounds", got, err, EnvHoldBudget)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLogsCarryContext(t *testing.T) {
+	var logs bytes.Buffer
+	if _, err := newHandler(&fakeAutoScaling{}, firstHoldAt, 0.5, &logs).Handle(context.Background(), lambdatest.Input(t, "launch-unavailable")); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"msg":"holding the instance"`, `"execution":"` + execution + `"`, `"instanceId":"` + fixtureInstance + `"`,
+		`"asg":"web-prod"`, `"holds":1`, `"waitSeconds":8`, `"heartbeat":"recorded"`, `"retrying":"Unavailable"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %s:\n%s", want, logs.String())
+		}
+	}
+	logs.Reset()
+	if _, err := newHandler(&fakeAutoScaling{}, firstHoldAt.Add(DefaultBudget), 0.5, &logs).Handle(context.Background(),
+		request(t, "launch-unavailable", heldSince(3, firstHoldAt))); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"level":"WARN","msg":"hold budget spent: releasing the instance"`, `"heldSeconds":1800`, `"holds":4`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %s:\n%s", want, logs.String())
+		}
+	}
+}
+
+// heartbeatAnswer is Auto Scaling's RecordLifecycleActionHeartbeat answer.
+const heartbeatAnswer = `<RecordLifecycleActionHeartbeatResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">` +
+	`<RecordLifecycleActionHeartbeatResult/><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></RecordLifecycleActionHeartbeatResponse>`
+
+// TestThroughLambdaRuntime runs the real main through aws-lambda-go's own
+// invocation path against a fake Runtime API, with the real SDK talking to
+// a fake Auto Scaling over HTTP, and checks what Step Functions would see.
+func TestThroughLambdaRuntime(t *testing.T) {
+	env := []string{config.EnvHookNames + "=" + strings.Join(fixtureHooks, ",")}
+	decode := func(t *testing.T, res lambdatest.Result) workflow.HoldResult {
+		t.Helper()
+		if res.ErrorType != "" {
+			t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
+		}
+		var got workflow.HoldResult
+		if err := json.Unmarshal(res.Payload, &got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	t.Run("held", func(t *testing.T) {
+		as := lambdatest.NewAWS(t, map[string]string{"RecordLifecycleActionHeartbeat": heartbeatAnswer}, http.StatusInternalServerError, "InternalFailure", "unexpected")
+		got := decode(t, lambdatest.Invoke(t, lambdatest.Input(t, "launch-unavailable"), append(env, as.Env()...)...))
+		// The real clock and jitter: the first wait is 5-10 s.
+		if got.Holds != 1 || got.Expired || got.WaitSeconds < 5 || got.WaitSeconds > 10 || got.BudgetSeconds != 1800 ||
+			got.Heartbeat != HeartbeatRecorded || time.Since(got.Since) > time.Minute {
+			t.Errorf("unexpected result %+v", got)
+		}
+		if calls := as.Calls(); len(calls) != 1 || calls[0] != "RecordLifecycleActionHeartbeat" {
+			t.Errorf("calls %v, want one RecordLifecycleActionHeartbeat", calls)
+		}
+	})
+	t.Run("budget from the stack", func(t *testing.T) {
+		as := lambdatest.NewAWS(t, map[string]string{"RecordLifecycleActionHeartbeat": heartbeatAnswer}, http.StatusInternalServerError, "InternalFailure", "unexpected")
+		// Held since long before this test ran: past any budget.
+		input := request(t, "launch-expired", func(_, s map[string]any) { s["hold"].(map[string]any)["since"] = "2000-01-01T00:00:00Z" })
+		got := decode(t, lambdatest.Invoke(t, input, append(append(env, EnvHoldBudget+"=600"), as.Env()...)...))
+		if !got.Expired || got.BudgetSeconds != 600 || got.WaitSeconds != 0 || got.Holds != 8 {
+			t.Errorf("unexpected result %+v", got)
+		}
+	})
+	t.Run("action ended", func(t *testing.T) {
+		as := lambdatest.ErrorServer(t, http.StatusBadRequest, "ValidationError", "No active Lifecycle Action found with instance ID "+fixtureInstance)
+		got := decode(t, lambdatest.Invoke(t, lambdatest.Input(t, "launch-unavailable"), append(env, as.Env()...)...))
+		if got.Heartbeat != HeartbeatGone || got.Expired {
+			t.Errorf("unexpected result %+v", got)
+		}
+	})
+	t.Run("another team's hook is not touched", func(t *testing.T) {
+		as := lambdatest.ErrorServer(t, http.StatusInternalServerError, "InternalFailure", "unexpected call")
+		// With the deployment's default hook names, dns-launch is not asgdns's.
+		got := decode(t, lambdatest.Invoke(t, lambdatest.Input(t, "launch-unavailable"), as.Env()...))
+		if got.Heartbeat != HeartbeatNone {
+			t.Errorf("unexpected result %+v", got)
+		}
+		if calls := as.Calls(); len(calls) != 0 {
+			t.Errorf("calls %v, want none", calls)
+		}
+	})
+	for _, tc := range []struct {
+		name, code, want string
+		status           int
+		input            string
+	}{
+		{name: "malformed JSON", input: `{"state":`, want: "InvalidEvent"},
+		{name: "no backoff", input: `{"execution":"x","state":{}}`, want: "InvalidConfig"},
+		{name: "throttled", code: "Throttling", status: 400, want: "Throttled"},
+		{name: "access denied", code: "AccessDenied", status: 403, want: "AccessDenied"},
+		{name: "server error", code: "InternalFailure", status: 500, want: "Unavailable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status := tc.status
+			if status == 0 {
+				status = http.StatusInternalServerError
+			}
+			as := lambdatest.ErrorServer(t, status, tc.code, "from the test endpoint")
+			input := []byte(tc.input)
+			if tc.input == "" {
+				input = lambdatest.Input(t, "launch-unavailable")
+			}
+			res := lambdatest.Invoke(t, input, append(env, as.Env()...)...)
+			if res.ErrorType != tc.want {
+				t.Fatalf("errorType %q (%s), want %q", res.ErrorType, res.ErrorMessage, tc.want)
+			}
+			wantCalls := 1
+			if tc.code == "" {
+				wantCalls = 0
+			}
+			if calls := as.Calls(); len(calls) != wantCalls {
+				t.Errorf("calls %v, want %d", calls, wantCalls)
+			}
+		})
+	}
+	for _, tc := range []struct{ name, env, want string }{
+		{"bad budget fails init", EnvHoldBudget + "=30m", EnvHoldBudget},
+		{"bad hook names fail init", config.EnvHookNames + "=dns launch", config.EnvHookNames},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := lambdatest.Invoke(t, lambdatest.Input(t, "launch-unavailable"), tc.env)
+			if !res.InitError || !strings.Contains(res.ErrorMessage, tc.want) {
+				t.Fatalf("want an init failure naming %s, got %+v", tc.want, res)
+			}
+		})
+	}
+}
+
+func BenchmarkHandle(b *testing.B) {
+	h := newHandler(&fakeAutoScaling{}, firstHoldAt, 0.5, io.Discard)
+	input := lambdatest.Input(b, "launch-unavailable")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h.Handle(ctx, input); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
