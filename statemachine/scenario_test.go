@@ -249,6 +249,23 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		{
+			name: "the hold's heartbeat throttled past its retries: still held, never released", event: "launch",
+			setup: func(w *world) {
+				w.dcOutcome[dc1] = func(int) invocation { return failedCmd }
+				w.heartbeatThrottles = 1 + 4 // the failed poll's own, then the Hold's first try and its 3 retries
+			},
+			// The Hold fails; the work starts over from Describe without a
+			// backoff (its retries waited) and DC2 succeeds.
+			wantStates: slices.Concat(happy[:5], []string{"Hold instance"}, happy[:5], happy[5:]),
+			wantStatus: asl.StatusSucceeded, transitions: 14 + 3,
+			check: func(t *testing.T, w *world, _ workflow.State, _ asl.Result) {
+				completed(t, w, "CONTINUE")
+				if got := sentTo(w); !slices.Equal(got, []string{dc1, dc2}) {
+					t.Errorf("commands went to %v", got)
+				}
+			},
+		},
+		{
 			name: "DC1 not online at send time: DC2 at once", event: "launch",
 			setup:      func(w *world) { w.offline[dc1] = true },
 			wantStates: happy, wantStatus: asl.StatusSucceeded, transitions: 8,

@@ -57,6 +57,8 @@ type world struct {
 	// does not have online (SendCommand answers InvalidInstanceId).
 	sendThrottles int
 	offline       map[string]bool
+	// heartbeatThrottles: RecordLifecycleActionHeartbeat calls to throttle.
+	heartbeatThrottles int
 	// onSend runs after each command is recorded (with w.mu held).
 	onSend func(w *world, in *ssm.SendCommandInput)
 	// inject: errors a function returns (by error name) before it runs,
@@ -230,6 +232,10 @@ func (w *world) RecordLifecycleActionHeartbeat(_ context.Context, in *autoscalin
 	w.autoScalingCalls = append(w.autoScalingCalls, "RecordLifecycleActionHeartbeat "+*in.LifecycleHookName)
 	if w.hookExpired {
 		return nil, apiErr("ValidationError", "No active Lifecycle Action found with instance ID "+*in.InstanceId)
+	}
+	if w.heartbeatThrottles > 0 {
+		w.heartbeatThrottles--
+		return nil, apiErr("Throttling", "Rate exceeded")
 	}
 	w.heartbeats++
 	return &autoscaling.RecordLifecycleActionHeartbeatOutput{}, nil

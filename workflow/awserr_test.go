@@ -94,7 +94,8 @@ func TestTransient(t *testing.T) {
 		"Throttled": true, "Unavailable": true, "CommandFailed": true, "States.Timeout": true,
 		"InvalidEvent": false, "InvalidConfig": false, "InvalidHostname": false, "InstanceNotFound": false,
 		"AccessDenied": false, "CommandRejected": false, "Conflict": false,
-		"States.ALL": false, "States.TaskFailed": false, "Lambda.ServiceException": false, "": false,
+		"States.ALL": false, "States.TaskFailed": false, "Lambda.ServiceException": true, "Lambda.AWSLambdaException": true, "Lambda.SdkClientException": true,
+		"Lambda.TooManyRequestsException": true, "Lambda.ClientExecutionTimeoutException": true, "Lambda.Unknown": false, "": false,
 	}
 	for name, transient := range want {
 		if got := workflow.Transient(name); got != transient {

@@ -100,6 +100,9 @@ type State struct {
 	Hold         *HoldResult      `json:"hold,omitempty"`
 	Error        *CaughtError     `json:"error,omitempty"`
 	Lifecycle    *LifecycleResult `json:"lifecycle,omitempty"`
+	// ReleaseError is what the release itself failed with (the execution
+	// then ends in Release failed).
+	ReleaseError *CaughtError `json:"releaseError,omitempty"`
 }
 
 // Failure is what the DNS work failed with, if it failed: a terminal error,

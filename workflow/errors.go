@@ -122,11 +122,17 @@ var ErrorNames = []string{
 	"Throttled", "Unavailable", "CommandFailed",
 }
 
-// TransientErrors are the errors that hold the instance: the state machine
-// catches them into its hold loop (heartbeat, back off, try again on the
-// next DC) until the hold budget is spent. States.Timeout is a Task that
-// ran out of time. A test checks the ASL's catchers name exactly these.
-var TransientErrors = []string{"Throttled", "Unavailable", "CommandFailed", "States.Timeout"}
+// LambdaServiceErrors are the Lambda service's own errors for an
+// invocation it could not run, which AWS recommends retrying.
+var LambdaServiceErrors = []string{"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+	"Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException"}
+
+// TransientErrors are the errors that hold the instance: once a Task's own
+// retriers are spent, the state machine catches them into its hold loop
+// (heartbeat, back off, try again on the next DC) until the hold budget is
+// spent. States.Timeout is a Task that ran out of time. A test checks the
+// ASL's catchers name exactly these.
+var TransientErrors = append([]string{"Throttled", "Unavailable", "CommandFailed", "States.Timeout"}, LambdaServiceErrors...)
 
 // Transient reports whether the named error holds the instance.
 func Transient(name string) bool { return slices.Contains(TransientErrors, name) }

@@ -565,7 +565,7 @@ func asgdnsArgs() []string {
 		"--definition", filepath.Join("..", "..", "statemachine", "asgdns.asl.json"),
 		"--input", filepath.Join("..", "..", "workflow", "testdata", "events", "launch.json"),
 		"--mock-config", fixture("asgdns.mock.json"), "--state-machine", "asgdns"}
-	for _, fn := range []string{"DescribeInstance", "AssumeRole", "SendCommand", "WaitForCommand", "CompleteLifecycle"} {
+	for _, fn := range []string{"DescribeInstance", "AssumeRole", "SendCommand", "WaitForCommand", "CompleteLifecycle", "HoldInstance"} {
 		args = append(args, "--substitution", fn+"FunctionArn=arn:aws:lambda:eu-west-1:111111111111:function:asgdns-"+fn)
 	}
 	return args

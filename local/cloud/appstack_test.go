@@ -13,7 +13,7 @@ func TestLoadAppStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(app.Functions) != 5 || app.StateMachine != "DnsRegistration" || app.DefinitionURI != "statemachine/asgdns.asl.json" {
+	if len(app.Functions) != 6 || app.StateMachine != "DnsRegistration" || app.DefinitionURI != "statemachine/asgdns.asl.json" {
 		t.Fatalf("%+v", app)
 	}
 	if got := app.Substitutions["SendCommandFunctionArn"]; got != "arn:aws:lambda:eu-west-1:111111111111:function:asgdns-SendCommandFunction" {

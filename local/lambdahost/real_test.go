@@ -29,6 +29,7 @@ func describeEnv(endpoint string) map[string]string {
 		"ASGDNS_ZONE":            "apps.example.com",
 		"ASGDNS_DC_INSTANCE_IDS": "i-0123456789abcdef0,i-0fedcba9876543210",
 		"ASGDNS_DOCUMENT_NAME":   "asgdns-dns-record",
+		"ASGDNS_HOOK_NAMES":      "dns-launch,dns-terminate", // the fixtures' hooks
 		// What a deployment sets differently: the endpoint and credentials.
 		"AWS_ENDPOINT_URL":      endpoint,
 		"AWS_ACCESS_KEY_ID":     fakeAccessKeyID,
@@ -39,6 +40,8 @@ func describeEnv(endpoint string) map[string]string {
 
 // fakeEC2 answers DescribeInstances for the fixture instance in EC2's
 // query/XML protocol, as the real service does, and remembers who asked.
+// It also answers Auto Scaling's DescribeAutoScalingInstances (same query
+// protocol, one endpoint for every service): the instance is Pending:Wait.
 type fakeEC2 struct {
 	*httptest.Server
 	mu    sync.Mutex
@@ -49,6 +52,16 @@ func newFakeEC2(t testing.TB) *fakeEC2 {
 	f := &fakeEC2{}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
+		if r.Form.Get("Action") == "DescribeAutoScalingInstances" && r.Form.Get("InstanceIds.member.1") == fixtureInstance {
+			w.Header().Set("Content-Type", "text/xml")
+			fmt.Fprintf(w, `<DescribeAutoScalingInstancesResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">
+<DescribeAutoScalingInstancesResult><AutoScalingInstances><member><InstanceId>%s</InstanceId>
+<AutoScalingGroupName>web-prod</AutoScalingGroupName><LifecycleState>Pending:Wait</LifecycleState>
+<HealthStatus>HEALTHY</HealthStatus><AvailabilityZone>eu-west-1b</AvailabilityZone><ProtectedFromScaleIn>false</ProtectedFromScaleIn>
+</member></AutoScalingInstances></DescribeAutoScalingInstancesResult>
+<ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></DescribeAutoScalingInstancesResponse>`, fixtureInstance)
+			return
+		}
 		f.mu.Lock()
 		f.auths = append(f.auths, r.Header.Get("Authorization"))
 		f.mu.Unlock()

@@ -167,6 +167,9 @@ func LoadHookNames(env Lookup) (workflow.HookNames, error) {
 		v = DefaultHookNames
 	}
 	names := workflow.HookNames(splitList(v))
+	if len(names) == 0 {
+		return nil, envError(EnvHookNames, v, "names no hook, so asgdns would act on none")
+	}
 	for _, n := range names {
 		if !workflow.ValidHookName(n) {
 			return nil, envError(EnvHookNames, n, "is not a lifecycle hook name (1-255 of A-Z a-z 0-9 _ - /)")

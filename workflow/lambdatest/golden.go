@@ -104,7 +104,7 @@ func WithState(t testing.TB, name string, change func(state map[string]any)) []b
 }
 
 // stepKeys are the sections the steps add to the event in the state document.
-var stepKeys = []string{"instance", "session", "command", "invocation", "error", "lifecycle"}
+var stepKeys = []string{"instance", "session", "command", "invocation", "commandError", "hold", "error", "lifecycle", "releaseError"}
 
 // CheckInputIsEvent asserts that testdata/<input>.input.json's state is the
 // fixture event as delivered plus only the steps' results, so testdata

@@ -71,8 +71,11 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Lifecyc
 	}
 	if !plan.Complete() {
 		res := &workflow.LifecycleResult{Reason: outcome + "; nothing to complete: the event carries no lifecycle action token"}
-		if plan.Action == workflow.ActionNone && req.State.Failure() == nil {
+		switch {
+		case plan.Action == workflow.ActionNone && req.State.Failure() == nil:
 			res.Reason = plan.Reason // e.g. the test notification: says it all
+		case plan.Action == workflow.ActionNone && plan.HookName != "":
+			res.Reason = outcome + "; nothing completed: " + plan.Reason // another team's hook
 		}
 		log.InfoContext(ctx, "no lifecycle action to complete", slog.String("reason", res.Reason))
 		return withFailure(res, req.State, plan), nil

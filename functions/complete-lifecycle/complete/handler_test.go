@@ -361,7 +361,7 @@ func TestNothingToComplete(t *testing.T) {
 		{name: "another team's termination hook", input: lambdatest.WithState(t, "terminate", foreign),
 			wantReason: `lifecycle hook "other-team-bootstrap" is not one of asgdns's (dns-launch, dns-terminate)`},
 		{name: "another team's hook, failed", input: lambdatest.WithState(t, "launch", all(foreign, expired("Unavailable"))),
-			wantReason: "DNS work failed (Unavailable); nothing to complete", wantError: "Unavailable"},
+			wantReason: `DNS work failed (Unavailable); nothing completed: lifecycle hook "other-team-bootstrap" is not one of asgdns's`, wantError: "Unavailable"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

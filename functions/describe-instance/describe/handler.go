@@ -170,8 +170,10 @@ func (h *Handler) leaving(ctx context.Context, res *workflow.InstanceResult) (bo
 // instance, so there is nothing to complete.
 func (h *Handler) launchOutlived(ctx context.Context, log *slog.Logger, res *workflow.InstanceResult, prior workflow.State, settings config.Settings) (*workflow.InstanceResult, error) {
 	res.Complete = false
+	// Any command this execution sent may have written the record: the
+	// register, or an earlier round of this removal that failed midway.
 	kept, ok := keptRecord(prior)
-	if cmd := prior.Command; cmd == nil || cmd.Action != workflow.ActionRegister || !ok {
+	if prior.Command == nil || !ok {
 		res.Action = workflow.ActionNone
 		res.Reason = "the instance is " + res.LifecycleState + " before it was registered: nothing to register, nothing to complete"
 		log.InfoContext(ctx, "launch outlived its instance", slog.String("reason", res.Reason))

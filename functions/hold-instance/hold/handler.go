@@ -74,7 +74,7 @@ func LoadBudget(env config.Lookup) (time.Duration, error) {
 		return DefaultBudget, nil
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if d := time.Duration(n) * time.Second; err != nil || d < MinBudget || d > MaxBudget {
+	if err != nil || n < int(MinBudget.Seconds()) || n > int(MaxBudget.Seconds()) {
 		return 0, &workflow.InvalidConfig{Problem: workflow.Problem{
 			Field: "environment variable " + EnvHoldBudget, Value: v,
 			Reason: fmt.Sprintf("is not a whole number of seconds from %d to %d", int(MinBudget.Seconds()), int(MaxBudget.Seconds())),

@@ -92,7 +92,7 @@ func LoadBudget(env config.Lookup) (time.Duration, error) {
 		return DefaultBudget, nil
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n < 0 || time.Duration(n)*time.Second > maxBudget {
+	if err != nil || n < 0 || n > int(maxBudget/time.Second) {
 		return 0, &workflow.InvalidConfig{Problem: workflow.Problem{
 			Field: "environment variable " + EnvPollBudget, Value: v,
 			Reason: fmt.Sprintf("is not a whole number of seconds from 0 to %d", int(maxBudget/time.Second)),
