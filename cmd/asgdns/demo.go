@@ -26,6 +26,10 @@ import (
 
 const demoASG = "web-demo"
 
+// demoHoldBudget is the demo deployment's HoldBudgetSeconds: the product's
+// minimum, so the outage that outlasts it ends within the demo.
+const demoHoldBudget = 60 * time.Second
+
 // demo is the scripted tour of the local stack. It talks to the stack only
 // through the AWS APIs (the real SDK over HTTP) and checks DNS with real
 // queries to the BIND server.
@@ -51,8 +55,9 @@ func runDemo(ctx context.Context, root string, verbose bool, stdout, stderr io.W
 	}
 	start := time.Now()
 	fmt.Fprintln(stdout, "asgdns demo: the whole workflow on this machine, no AWS account, no Docker.")
-	fmt.Fprintln(stdout, "Starting the local stack (building the five Lambda binaries if needed, starting BIND)...")
-	s, err := stack.Start(ctx, stack.Options{RepoRoot: root, ASGNames: []string{demoASG}, Log: logs, FunctionLogs: logs})
+	fmt.Fprintln(stdout, "Starting the local stack (building the six Lambda binaries if needed, starting BIND)...")
+	s, err := stack.Start(ctx, stack.Options{RepoRoot: root, ASGNames: []string{demoASG}, HoldBudget: demoHoldBudget,
+		Log: logs, FunctionLogs: logs})
 	if err != nil {
 		fmt.Fprintf(stderr, "asgdns local demo: %v\n", err)
 		return operate.ExitFailed
@@ -61,7 +66,7 @@ func runDemo(ctx context.Context, root string, verbose bool, stdout, stderr io.W
 	fmt.Fprintf(stdout, "  endpoint %s, DNS 127.0.0.1:%d serving %s (%s)\n\n", s.URL, s.DNS.Port(), stack.Zone, elapsed(start))
 
 	d := newDemo(s, stdout)
-	for _, step := range []func(context.Context) error{d.createGroup, d.scaleOut, d.scaleIn, d.breakDNS, d.replay} {
+	for _, step := range []func(context.Context) error{d.createGroup, d.scaleOut, d.scaleIn, d.holdThroughOutage, d.breakDNS, d.replay} {
 		if err := step(ctx); err != nil {
 			fmt.Fprintf(stdout, "\nFAILED: %v\n", err)
 			return operate.ExitFailed
@@ -166,25 +171,86 @@ func (d *demo) scaleIn(ctx context.Context) error {
 	return nil
 }
 
-func (d *demo) breakDNS(ctx context.Context) error {
-	d.say("\n4. The DNS server fails (named stopped), and the ASG scales out again.")
+// holdThroughOutage: a short DNS outage holds the new instance (heartbeats,
+// backoff) and it registers by itself once DNS is back: nothing replaced,
+// nothing to replay.
+func (d *demo) holdThroughOutage(ctx context.Context) error {
+	d.say("\n4. The DNS server fails (named stopped) for a few seconds while the ASG scales out to 3.")
 	d.s.DNS.Stop()
 	t := time.Now()
-	runs, err := d.scaleTo(ctx, 3, 1)
+	if _, err := d.as.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{
+		AutoScalingGroupName: aws.String(demoASG), DesiredCapacity: aws.Int32(3)}); err != nil {
+		return err
+	}
+	if err := d.waitHeld(ctx); err != nil {
+		return err
+	}
+	d.say("   the launch is held in Pending:Wait (Hold instance: heartbeat, back off) after %s; the DNS server comes back", elapsed(t))
+	if err := d.s.DNS.Restart(); err != nil {
+		return err
+	}
+	runs, err := d.waitFor(ctx, 1)
+	if err != nil {
+		return err
+	}
+	d.reportRuns(runs, t)
+	for _, r := range runs {
+		d.check(r.status == sfntypes.ExecutionStatusSucceeded, "the held launch registered by itself: %s", r.status)
+	}
+	return d.checkNames(ctx, 3)
+}
+
+// waitHeld waits until a running execution not reported before has entered
+// Hold instance.
+func (d *demo) waitHeld(ctx context.Context) error {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		out, err := d.sfn.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(d.s.StateMachineARN),
+			StatusFilter: sfntypes.ExecutionStatusRunning})
+		if err != nil {
+			return err
+		}
+		for _, x := range out.Executions {
+			h, err := d.sfn.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: x.ExecutionArn, MaxResults: 1000})
+			if err != nil {
+				return err
+			}
+			for _, e := range h.Events {
+				if e.StateEnteredEventDetails != nil && aws.ToString(e.StateEnteredEventDetails.Name) == "Hold instance" {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return errors.New("no launch was held within a minute")
+}
+
+// breakDNS: an outage longer than the hold budget. The launch is released
+// with the failure result (the demo's hooks say CONTINUE), and fails.
+func (d *demo) breakDNS(ctx context.Context) error {
+	d.say("\n5. The DNS server fails for longer than the hold budget (%s here) while the ASG scales out to 4.", demoHoldBudget)
+	d.s.DNS.Stop()
+	t := time.Now()
+	runs, err := d.scaleTo(ctx, 4, 1)
 	if err != nil {
 		return err
 	}
 	d.reportRuns(runs, t)
 	if len(runs) == 1 {
 		r := runs[0]
-		d.check(r.status == sfntypes.ExecutionStatusFailed && strings.Contains(r.cause, "did not answer"),
-			"the execution FAILED and says why: %s: %s", r.error, firstLine(r.cause))
+		d.check(r.status == sfntypes.ExecutionStatusFailed && strings.Contains(r.cause, "did not answer") && strings.Contains(r.cause, "hold budget"),
+			"the execution FAILED after the hold budget and says why: %s: %s", r.error, firstLine(r.cause))
 	}
 	return nil
 }
 
 func (d *demo) replay(ctx context.Context) error {
-	d.say("\n5. The DNS server is back; `asgdns replay --yes` replays the failed execution.")
+	d.say("\n6. The DNS server is back; `asgdns replay --yes` replays the failed execution.")
 	if err := d.s.DNS.Restart(); err != nil {
 		return err
 	}
@@ -209,7 +275,7 @@ func (d *demo) replay(ctx context.Context) error {
 	for _, r := range runs {
 		d.check(r.status == sfntypes.ExecutionStatusSucceeded, "the replay %s: %s", r.name, r.status)
 	}
-	return d.checkNames(ctx, 3)
+	return d.checkNames(ctx, 4)
 }
 
 // run is an execution as the demo reports it.

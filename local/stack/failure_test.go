@@ -74,8 +74,13 @@ func TestDCUnreachable(t *testing.T) {
 		}
 		events := history(ctx, t, e.ARN)
 		states := statesEntered(events)
-		if n := count(states, "Send DNS command"); n != 3 {
-			t.Errorf("execution %s sent the command %d times, want 3 (two re-sends): %q", e.Name, n, states)
+		// Held for the hold budget: heartbeats, backoff, the command
+		// re-sent each round; the failure result only at the end.
+		if n, holds := count(states, "Send DNS command"), count(states, "Hold instance"); n < 3 || holds < n-1 {
+			t.Errorf("execution %s sent the command %d times in %d hold rounds, want it re-sent every round while held: %q", e.Name, n, holds, states)
+		}
+		if took := e.Stop.Sub(e.Start); took < HoldBudget {
+			t.Errorf("execution %s released the instance after %v, before the hold budget %v", e.Name, took, HoldBudget)
 		}
 		last, input := lastStateInput(events)
 		st := parseState(t, input)

@@ -54,11 +54,17 @@ const (
 	asgBenchBurst     = "bench-burst"
 	asgTenant         = "tenant-web" // in both application accounts
 	asgLeak           = "tsig-leak"
+	asgOutage         = "outage-web"
+	asgForeignHook    = "foreign-hook"
 )
+
+// The groups of BenchmarkThrottledBurst: a burst across several ASGs.
+var asgBenchThrottled = []string{"bench-throttled-a", "bench-throttled-b", "bench-throttled-c", "bench-throttled-d"}
 
 var asgNames = []string{
 	asgCLI, asgSDK, asgEnv, asgUnreachCont, asgUnreachAbandon, asgGone, asgExpired, asgRedriveTerm,
-	asgBenchLatency, asgBenchBurst, asgTenant, asgLeak,
+	asgBenchLatency, asgBenchBurst, asgTenant, asgLeak, asgOutage, asgForeignHook,
+	asgBenchThrottled[0], asgBenchThrottled[1], asgBenchThrottled[2], asgBenchThrottled[3],
 }
 
 // secondDC is a second domain controller (registered by TestMain, tagged
@@ -282,6 +288,7 @@ func (r *logRecorder) find(parts ...string) (time.Time, bool) {
 
 // hookSpec is one lifecycle hook of a group the tests create.
 type hookSpec struct {
+	name          string // asgdns-launch / asgdns-terminate when empty
 	transition    string // launching or terminating
 	heartbeat     int32
 	defaultResult string
@@ -317,6 +324,9 @@ func createGroupWith(ctx context.Context, t testing.TB, client *autoscaling.Clie
 		hookName := "asgdns-launch"
 		if hk.transition == terminating {
 			hookName = "asgdns-terminate"
+		}
+		if hk.name != "" {
+			hookName = hk.name
 		}
 		spec := astypes.LifecycleHookSpecification{
 			LifecycleHookName: aws.String(hookName), LifecycleTransition: aws.String(hk.transition),
@@ -616,6 +626,7 @@ func count(list []string, v string) int {
 type workflowState struct {
 	Instance *struct {
 		Action     string `json:"action"`
+		Reason     string `json:"reason"`
 		State      string `json:"state"`
 		PrivateIP  string `json:"privateIp"`
 		InstanceID string `json:"instanceId"`
@@ -637,6 +648,10 @@ type workflowState struct {
 			Message string `json:"message"`
 		} `json:"result"`
 	} `json:"invocation"`
+	Hold *struct {
+		Holds     int    `json:"holds"`
+		Heartbeat string `json:"heartbeat"`
+	} `json:"hold"`
 	Lifecycle *struct {
 		Completed        bool   `json:"completed"`
 		AlreadyCompleted bool   `json:"alreadyCompleted"`

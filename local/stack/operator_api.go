@@ -45,7 +45,7 @@ const (
 func (s *Stack) operatorAPIs(opts Options) http.Handler {
 	api := &operatorAPI{s: s, created: time.Now().UTC()}
 	template := filepath.Join(opts.RepoRoot, "template.yaml")
-	api.params, api.err = cloud.StackParameters(template, appParameters(opts.ASGNames))
+	api.params, api.err = cloud.StackParameters(template, appParameters(opts))
 	if api.err == nil {
 		api.outputs, api.err = templateOutputs(template)
 	}

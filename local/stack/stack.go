@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,6 +64,9 @@ type Options struct {
 	// ASGNames are the Auto Scaling groups the deployment serves (the
 	// AsgNames parameter): the EventBridge rule matches their events.
 	ASGNames []string
+	// HoldBudget is the HoldBudgetSeconds parameter (default HoldBudget;
+	// at least the product's 60 s).
+	HoldBudget time.Duration
 	// Accounts are the application accounts that each deploy the
 	// application template (same ASGNames and parameters), and so the
 	// shared-services stack's TenantAccountIds: [AppAccount] when empty.
@@ -75,6 +79,14 @@ type Options struct {
 	// (TrustedOrganizationId) instead of the function roles' ARNs
 	// (TrustedRoleArns, the default).
 	TrustByOrganization bool
+	// Throttle, AgentWorkers and CommandDuration are the world's load:
+	// per-account API rates by "service:Operation", how many commands
+	// the DC runs at once, and how long each takes on top (cloud.Options;
+	// Cloud.SetThrottle, SetAgentWorkers and SetCommandDuration change
+	// them while running). None, the agent's default and none when zero.
+	Throttle        map[string]cloud.Rate
+	AgentWorkers    int
+	CommandDuration time.Duration
 	// Log receives the stack's own log (API calls, commands run, build);
 	// FunctionLogs the functions' output. Discarded when nil.
 	Log, FunctionLogs io.Writer
@@ -150,13 +162,25 @@ func functionDir(logicalID string) string {
 	return strings.ToLower(strings.Join(words, "-"))
 }
 
-// appParameters are the application stack's parameters (samconfig.toml's).
-func appParameters(asgNames []string) map[string]any {
+// appParameters are the application stack's parameters (samconfig.toml's),
+// except HoldBudgetSeconds: the local stack runs on real time, so a DNS
+// outage holds instances for Options.HoldBudget (not the deployed default
+// of half an hour) before the failure result, and failure demos and tests
+// end in minutes.
+func appParameters(opts Options) map[string]any {
+	budget := opts.HoldBudget
+	if budget == 0 {
+		budget = HoldBudget
+	}
 	return map[string]any{
-		"AsgNames": strings.Join(asgNames, ","), "SharedServicesAccountId": SharedAccount,
+		"AsgNames": strings.Join(opts.ASGNames, ","), "SharedServicesAccountId": SharedAccount,
 		"ExternalId": ExternalID, "Zone": Zone, "DcInstanceIds": DC, "DcPlatform": "Linux", "CreatePtr": "true",
+		"HoldBudgetSeconds": strconv.Itoa(int(budget.Seconds())),
 	}
 }
+
+// HoldBudget is the local stack's default HoldBudgetSeconds.
+const HoldBudget = 90 * time.Second
 
 // Start brings the stack up: named, the world, each account's functions
 // (built or reused), state machine and rule, and the endpoint.
@@ -201,7 +225,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	var trusted, tenantZones []string
 	for i, account := range opts.Accounts {
 		at := cloud.AppDeployment{Account: account, StackName: opts.StackName}
-		if apps[i], err = cloud.LoadAppStack(template, at, appParameters(opts.ASGNames),
+		if apps[i], err = cloud.LoadAppStack(template, at, appParameters(opts),
 			func(id string) string { return functionARN(account, id) }); err != nil {
 			return nil, err
 		}
@@ -218,6 +242,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		SharedServicesTemplate: filepath.Join(opts.RepoRoot, "shared-services", "template.yaml"),
 		TenantAccountIDs:       opts.Accounts, TenantZones: tenantZones,
 		TrustedRoleARNs: trusted, ExternalID: ExternalID, DNSConfigPath: s.DNS.ConfigPath(),
+		Throttle: opts.Throttle, AgentWorkers: opts.AgentWorkers, CommandDuration: opts.CommandDuration,
 		Log: slog.New(slog.NewTextHandler(logs, nil)),
 	}
 	if opts.TrustByOrganization {
@@ -245,6 +270,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	s.Cloud.HandleTarget("AWSStepFunctions", s.stepFunctionsRouter())
 
 	s.server = &http.Server{Handler: s.Cloud.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.server.Handler = s.operatorAPIs(opts) // cloudformation:DescribeStacks/DescribeStackResource, lambda:Invoke
 	go func() { _ = s.server.Serve(listener) }()
 	return s, nil
 }

@@ -21,6 +21,8 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"gopkg.in/yaml.v3"
+
+	"github.com/asgdns/asgdns/local/cloud"
 )
 
 // localParameters are the application stack's parameters for the local
@@ -29,6 +31,7 @@ import (
 var localParameters = map[string]string{
 	"SharedServicesAccountId": SharedAccount, "ExternalId": ExternalID, "Zone": Zone,
 	"DcInstanceIds": DC, "DcPlatform": "Linux", "CreatePtr": "true",
+	"HoldBudgetSeconds": fmt.Sprint(int(HoldBudget.Seconds())),
 }
 
 // deploymentDiffers are the only variables the stack gives a function
@@ -62,16 +65,28 @@ func TestFunctionsRunUnchanged(t *testing.T) {
 	ctx := testContext(t, 10*time.Minute)
 	since := time.Now().Add(-time.Second)
 
-	// One launch runs all five functions, so each has a sandbox.
-	createGroup(ctx, t, asgEnv, 2, 1, standardHooks(""))
+	// One launch runs all six functions, so each has a sandbox: its DC
+	// cannot be reached until the instance is held once (HoldInstance).
+	const dc = "i-0dc00000000000005"
+	if err := h.s.Cloud.RegisterDC(dc, "Linux"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.Cloud.SetReachability(dc, cloud.Undeliverable); err != nil {
+		t.Fatal(err)
+	}
+	createGroup(ctx, t, asgEnv, 2, 1, standardHooks(`{"dcInstanceIds":["`+dc+`"]}`))
+	waitHeld(ctx, t, asgEnv, since, 1)
+	if err := h.s.Cloud.SetReachability(dc, cloud.Reachable); err != nil {
+		t.Fatal(err)
+	}
 	launch := waitExecutions(ctx, t, asgEnv, since, 1, ofTransition("launch"))[0]
 	if launch.Status != sfntypes.ExecutionStatusSucceeded {
 		t.Fatalf("launch execution %v, want SUCCEEDED", launch)
 	}
 
 	tmpl := loadTemplate(t, filepath.Join(h.root, "template.yaml"))
-	if len(tmpl.functions) != 5 {
-		t.Fatalf("template.yaml has %d functions, want 5", len(tmpl.functions))
+	if len(tmpl.functions) != 6 {
+		t.Fatalf("template.yaml has %d functions, want 6", len(tmpl.functions))
 	}
 	running := map[string][]sandbox{}
 	for _, sb := range sandboxes(t) {

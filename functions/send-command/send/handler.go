@@ -104,7 +104,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Command
 	}
 	err = &workflow.Unavailable{Problem: workflow.Problem{
 		Field: "ssm:SendCommand", Value: strings.Join(skipped, ","), Reason: "no DC is online in Systems Manager (InvalidInstanceId)",
-		Fix: "check the DCs run SSM Agent and show Online in Fleet Manager of the shared-services account; the instance is held meanwhile"}}
+		Fix: "check the DCs run SSM Agent and show Online in Fleet Manager of the shared-services account; instances are held meanwhile (up to the hold budget)"}}
 	log.ErrorContext(ctx, "no DC online", slog.Any("error", err))
 	return nil, err
 }

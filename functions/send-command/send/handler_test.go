@@ -349,7 +349,7 @@ func TestSkipsDCsNotOnline(t *testing.T) {
 					t.Fatalf("got %+v, %v; want Unavailable and no command", got, err)
 				}
 				for _, s := range []string{"ssm:SendCommand " + `"` + strings.Join(tc.wantSent, ",") + `"`, "no DC is online in Systems Manager (InvalidInstanceId)",
-					"Fleet Manager", "the instance is held meanwhile"} {
+					"Fleet Manager", "instances are held meanwhile (up to the hold budget)"} {
 					if !strings.Contains(err.Error(), s) {
 						t.Errorf("message %q lacks %q", err.Error(), s)
 					}

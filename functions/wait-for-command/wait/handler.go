@@ -203,7 +203,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Invocat
 					Field:  "command " + cmd.CommandID + " on " + cmd.DCInstanceID,
 					Reason: "succeeded without printing an asgdns result line, so what it did is unknown",
 					Fix: "deploy the shared-services stack's document unmodified (its last stdout line is the result); " +
-						"the instance is held and the next try goes to the next DC",
+						"instances are held meanwhile (up to the hold budget), each try on the next DC",
 				}}
 				log.ErrorContext(ctx, "command failed", slog.Any("error", err))
 				h.heartbeat(ctx, log, req.State.Event)
@@ -326,11 +326,11 @@ func failure(cmd *workflow.CommandResult, o observation) error {
 			"for the zone on the DNS server (dns.conf on the DC), then replay the execution; " + logs
 		return &workflow.AccessDenied{Problem: p}
 	case outcome == workflow.OutcomeDNSError:
-		p.Fix = "the DNS server did not answer or failed (" + result.Rcode + "): the instance is held and the next try " +
-			"goes to the next DC; check the DNS service; " + logs
+		p.Fix = "the DNS server did not answer or failed (" + result.Rcode + "): instances are held meanwhile (up to the hold budget), " +
+			"each try on the next DC; check the DNS service; " + logs
 		return &workflow.Unavailable{Problem: p}
 	}
-	p.Fix = logs + ", fix what the DNS command reported; the instance is held and the next try goes to the next DC"
+	p.Fix = logs + ", fix what the DNS command reported; instances are held meanwhile (up to the hold budget), each try on the next DC"
 	return &workflow.CommandFailed{Problem: p}
 }
 

@@ -670,7 +670,7 @@ func TestErrors(t *testing.T) {
 		{name: "DNS server did not answer", answers: []answer{{status: "Failed", details: "Failed", code: 20, stdout: docLine(workflow.CommandOutcome{
 			Outcome: "dns-error", FQDN: fqdn, IP: "10.20.30.40", PTR: "off", Rcode: "TIMEOUT", Message: "the update of " + fqdn + " failed: nothing was changed"})}},
 			wantType: "Unavailable", wantCalls: 1,
-			wantInMsg: []string{"exit code 20", "rcode TIMEOUT", "the DNS server did not answer or failed (TIMEOUT): the instance is held and the next try goes to the next DC", logs}},
+			wantInMsg: []string{"exit code 20", "rcode TIMEOUT", "the DNS server did not answer or failed (TIMEOUT): instances are held meanwhile (up to the hold budget), each try on the next DC; check the DNS service", logs}},
 		{name: "document refused the parameters", answers: []answer{{status: "Failed", details: "Failed", code: 10, stdout: docLine(workflow.CommandOutcome{
 			Outcome: "invalid", FQDN: fqdn, IP: "10.20.30.40", PTR: "off", Message: "hostname is longer than this document allows"})}},
 			wantType: "CommandRejected", wantCalls: 1,
