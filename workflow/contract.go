@@ -85,6 +85,11 @@ type Backoff struct {
 	FirstSeconds int     `json:"firstSeconds"`
 	Rate         float64 `json:"rate"`
 	MaxSeconds   int     `json:"maxSeconds"`
+	// ThrottledMaxSeconds caps the wait instead of MaxSeconds while the
+	// error being retried is Throttled: contention clears in seconds, and
+	// a long wait would only leave the API idle while work waits (a burst
+	// of launches would finish in a long tail).
+	ThrottledMaxSeconds int `json:"throttledMaxSeconds,omitempty"`
 }
 
 // State is the state document: the event plus each step's result.

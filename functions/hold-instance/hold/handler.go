@@ -130,16 +130,21 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.HoldRes
 	}
 	// Never wait past the budget: the last try comes just as it ends.
 	left := int(math.Ceil((h.Budget - held).Seconds()))
-	res.WaitSeconds = max(1, min(wait(*req.Backoff, res.Holds, h.Rand()), left))
+	res.WaitSeconds = max(1, min(wait(*req.Backoff, res.Holds, res.Retrying, h.Rand()), left))
 	log.InfoContext(ctx, "holding the instance", slog.Int("holds", res.Holds), slog.Int("heldSeconds", res.HeldSeconds),
 		slog.Int("waitSeconds", res.WaitSeconds), slog.String("heartbeat", res.Heartbeat), slog.String("retrying", res.Retrying))
 	return res, nil
 }
 
 // wait is the n-th backoff: d = min(first × rate^(n-1), max), drawn from
-// [d/2, d] with r in [0, 1).
-func wait(b workflow.Backoff, n int, r float64) int {
-	d := math.Min(float64(b.FirstSeconds)*math.Pow(b.Rate, float64(n-1)), float64(b.MaxSeconds))
+// [d/2, d] with r in [0, 1); max is the throttled cap when what is being
+// retried is throttling.
+func wait(b workflow.Backoff, n int, retrying string, r float64) int {
+	limit := b.MaxSeconds
+	if retrying == "Throttled" && b.ThrottledMaxSeconds > 0 {
+		limit = b.ThrottledMaxSeconds
+	}
+	d := math.Min(float64(b.FirstSeconds)*math.Pow(b.Rate, float64(n-1)), float64(limit))
 	return int(math.Round(d/2 + r*d/2))
 }
 
@@ -174,11 +179,13 @@ func validate(b *workflow.Backoff) error {
 		return invalidBackoff(fmt.Sprintf("%+v", *b), "needs firstSeconds ≥ 1 and maxSeconds ≥ firstSeconds")
 	case b.Rate < 1:
 		return invalidBackoff(fmt.Sprintf("%+v", *b), "needs rate ≥ 1")
+	case b.ThrottledMaxSeconds != 0 && (b.ThrottledMaxSeconds < b.FirstSeconds || b.ThrottledMaxSeconds > b.MaxSeconds):
+		return invalidBackoff(fmt.Sprintf("%+v", *b), "needs throttledMaxSeconds from firstSeconds to maxSeconds")
 	}
 	return nil
 }
 
 func invalidBackoff(value, reason string) error {
 	return &workflow.InvalidConfig{Problem: workflow.Problem{Field: "backoff", Value: value, Reason: reason,
-		Fix: `declare "backoff": {"firstSeconds": 10, "rate": 2, "maxSeconds": 300} in the Hold instance state's Parameters`}}
+		Fix: `declare "backoff": {"firstSeconds": 10, "rate": 2, "maxSeconds": 300, "throttledMaxSeconds": 30} in the Hold instance state's Parameters`}}
 }

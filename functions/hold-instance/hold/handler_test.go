@@ -38,7 +38,7 @@ const (
 var fixtureHooks = workflow.HookNames{"dns-launch", "dns-terminate"}
 
 // aslBackoff is the backoff the state machine's Hold instance state declares.
-var aslBackoff = workflow.Backoff{FirstSeconds: 10, Rate: 2, MaxSeconds: 300}
+var aslBackoff = workflow.Backoff{FirstSeconds: 10, Rate: 2, MaxSeconds: 300, ThrottledMaxSeconds: 30}
 
 // fakeAutoScaling records the heartbeats asked for and answers with err.
 type fakeAutoScaling struct {
@@ -245,6 +245,40 @@ func TestBackoffGrows(t *testing.T) {
 				}
 				if d := math.Min(float64(tc.backoff.FirstSeconds)*math.Pow(tc.backoff.Rate, float64(n)), float64(tc.backoff.MaxSeconds)); float64(got.WaitSeconds) < math.Floor(d/2) || float64(got.WaitSeconds) > math.Ceil(d) {
 					t.Errorf("round %d: wait %d outside [%v/2, %v]", n+1, got.WaitSeconds, d, d)
+				}
+			}
+		})
+	}
+}
+
+// TestThrottlingWaitsLess: while the error being retried is Throttled the
+// backoff grows to throttledMaxSeconds, not maxSeconds; any other error
+// still gets the long schedule.
+func TestThrottlingWaitsLess(t *testing.T) {
+	now := firstHoldAt.Add(time.Hour)
+	for _, tc := range []struct {
+		retrying string
+		want     []int // the longest waits of rounds 1, 2, …
+	}{
+		{"Throttled", []int{10, 20, 30, 30, 30}},
+		{"Unavailable", []int{10, 20, 40, 80, 160}},
+	} {
+		t.Run(tc.retrying, func(t *testing.T) {
+			h := newHandler(&fakeAutoScaling{}, now, 1, io.Discard)
+			h.Budget = MaxBudget
+			for n, want := range tc.want {
+				input := request(t, "launch-unavailable", func(req, state map[string]any) {
+					state["commandError"] = map[string]any{"Error": tc.retrying, "Cause": "rate exceeded"}
+					if n > 0 {
+						heldSince(n, firstHoldAt)(req, state)
+					}
+				})
+				got, err := h.Handle(context.Background(), input)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.WaitSeconds != want || got.Retrying != tc.retrying {
+					t.Errorf("round %d: got %+v, want wait %d retrying %s", n+1, got, want, tc.retrying)
 				}
 			}
 		})
@@ -481,9 +515,11 @@ func TestInvalid(t *testing.T) {
 		{"bad token", request(t, "launch-unavailable", func(_, s map[string]any) {
 			s["detail"].(map[string]any)["LifecycleActionToken"] = "x$(id)"
 		}), "InvalidEvent", []string{"detail.LifecycleActionToken"}},
-		{"no backoff", backoff(nil), "InvalidConfig", []string{"backoff: is missing", `"backoff": {"firstSeconds": 10, "rate": 2, "maxSeconds": 300}`}},
+		{"no backoff", backoff(nil), "InvalidConfig", []string{"backoff: is missing", `"backoff": {"firstSeconds": 10, "rate": 2, "maxSeconds": 300, "throttledMaxSeconds": 30}`}},
 		{"backoff of the wrong type", backoff("10s"), "InvalidEvent", []string{"input"}},
 		{"first wait 0", backoff(workflow.Backoff{FirstSeconds: 0, Rate: 2, MaxSeconds: 300}), "InvalidConfig", []string{"firstSeconds ≥ 1"}},
+		{"throttled cap above the cap", backoff(workflow.Backoff{FirstSeconds: 10, Rate: 2, MaxSeconds: 300, ThrottledMaxSeconds: 600}), "InvalidConfig",
+			[]string{"throttledMaxSeconds from firstSeconds to maxSeconds"}},
 		{"max below first", backoff(workflow.Backoff{FirstSeconds: 10, Rate: 2, MaxSeconds: 5}), "InvalidConfig", []string{"maxSeconds ≥ firstSeconds"}},
 		{"shrinking", backoff(workflow.Backoff{FirstSeconds: 10, Rate: 0.5, MaxSeconds: 300}), "InvalidConfig", []string{"rate ≥ 1"}},
 		{"no rate", backoff(map[string]any{"firstSeconds": 10, "maxSeconds": 300}), "InvalidConfig", []string{"rate ≥ 1"}},
