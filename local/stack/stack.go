@@ -107,7 +107,8 @@ type Stack struct {
 	// account of Options.Accounts, in that order.
 	Deployments []*Deployment
 
-	server *http.Server
+	server  *http.Server
+	metrics metricsLog // the functions' EMF metrics (metrics.go)
 }
 
 // Deployment is the application template deployed in one account: its
@@ -310,7 +311,7 @@ func (s *Stack) deploy(ctx context.Context, opts Options, account string, app cl
 		}
 		fns = append(fns, lambdahost.Function{
 			Name: functionName(fn.LogicalID), Dir: functionDir(fn.LogicalID), Timeout: fn.Timeout, MemoryMB: fn.MemoryMB,
-			Concurrency: 100, LogFormat: "JSON", Env: env, Logs: opts.FunctionLogs,
+			Concurrency: 100, LogFormat: "JSON", Env: env, Logs: s.metrics.writer(account, fn.LogicalID, opts.FunctionLogs),
 		})
 	}
 	var err error

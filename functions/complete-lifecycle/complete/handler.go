@@ -35,7 +35,10 @@ type Handler struct {
 	// Hooks are asgdns's own lifecycle hooks: the only ones it completes,
 	// whatever the event says.
 	Hooks workflow.HookNames
-	Log   *slog.Logger
+	// Log receives the step's log lines and its metrics (metrics.go).
+	Log *slog.Logger
+	// Now is the clock the metrics measure with; time.Now when nil.
+	Now func() time.Time
 }
 
 // noActiveAction is how Auto Scaling says the lifecycle action is no longer
@@ -67,7 +70,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Lifecyc
 		res := &workflow.LifecycleResult{Reason: "the launch outlived its instance (" + req.State.Instance.LifecycleState +
 			"): " + outcome + ", so no record is left for it; its lifecycle action is gone with it"}
 		log.InfoContext(ctx, "launch undone", slog.String("reason", res.Reason))
-		return withFailure(res, req.State, plan), nil
+		return h.done(ctx, log, res, req.State, plan), nil
 	}
 	if !plan.Complete() {
 		res := &workflow.LifecycleResult{Reason: outcome + "; nothing to complete: the event carries no lifecycle action token"}
@@ -78,7 +81,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Lifecyc
 			res.Reason = outcome + "; nothing completed: " + plan.Reason // another team's hook
 		}
 		log.InfoContext(ctx, "no lifecycle action to complete", slog.String("reason", res.Reason))
-		return withFailure(res, req.State, plan), nil
+		return h.done(ctx, log, res, req.State, plan), nil
 	}
 
 	result, why := h.decide(req.State, plan)
@@ -100,7 +103,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Lifecyc
 			res := &workflow.LifecycleResult{AlreadyCompleted: true, Result: result, Reason: fmt.Sprintf(
 				"%s; %s not applied: the lifecycle action was already completed or the hook timed out", outcome, result)}
 			log.WarnContext(ctx, "no active lifecycle action", slog.String("result", string(result)), slog.Any("error", err))
-			return withFailure(res, req.State, plan), nil
+			return h.done(ctx, log, res, req.State, plan), nil
 		}
 		err = routeError(err, plan)
 		log.ErrorContext(ctx, "complete lifecycle action failed", slog.String("result", string(result)), slog.Any("error", err))
@@ -108,7 +111,15 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Lifecyc
 	}
 	res := &workflow.LifecycleResult{Completed: true, Result: result, Reason: outcome + ": " + string(result) + why}
 	log.InfoContext(ctx, "lifecycle action completed", slog.String("result", string(result)), slog.String("reason", res.Reason))
-	return withFailure(res, req.State, plan), nil
+	return h.done(ctx, log, res, req.State, plan), nil
+}
+
+// done finishes an outcome: the failure carried into the result, and the
+// outcome's metrics written to the log.
+func (h *Handler) done(ctx context.Context, log *slog.Logger, res *workflow.LifecycleResult, state workflow.State, plan workflow.Plan) *workflow.LifecycleResult {
+	res = withFailure(res, state, plan)
+	h.emit(ctx, log, state, plan, res)
+	return res
 }
 
 // checkStillThere runs when a registering launch finds its lifecycle action

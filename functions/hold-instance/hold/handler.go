@@ -37,7 +37,8 @@ type Handler struct {
 	// Now is the clock; Rand draws the jitter in [0, 1).
 	Now  func() time.Time
 	Rand func() float64
-	Log  *slog.Logger
+	// Log receives the step's log lines and its metrics (metrics.go).
+	Log *slog.Logger
 }
 
 // EnvHoldBudget is the stack parameter HoldBudgetSeconds.
@@ -126,6 +127,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.HoldRes
 		res.Expired = true
 		log.WarnContext(ctx, "hold budget spent: releasing the instance", slog.Int("heldSeconds", res.HeldSeconds),
 			slog.Int("holds", res.Holds), slog.String("retrying", res.Retrying))
+		emit(ctx, log, plan, res, now)
 		return res, nil
 	}
 	// Never wait past the budget: the last try comes just as it ends.
@@ -133,6 +135,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.HoldRes
 	res.WaitSeconds = max(1, min(wait(*req.Backoff, res.Holds, res.Retrying, h.Rand()), left))
 	log.InfoContext(ctx, "holding the instance", slog.Int("holds", res.Holds), slog.Int("heldSeconds", res.HeldSeconds),
 		slog.Int("waitSeconds", res.WaitSeconds), slog.String("heartbeat", res.Heartbeat), slog.String("retrying", res.Retrying))
+	emit(ctx, log, plan, res, now)
 	return res, nil
 }
 

@@ -34,6 +34,7 @@ type Handler struct {
 	// Now stamps CommandResult.SentAt, from which WaitForCommand measures
 	// its grace period.
 	Now func() time.Time
+	// Log receives the step's log lines and its metrics (metrics.go).
 	Log *slog.Logger
 }
 
@@ -86,6 +87,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Command
 			// SSM does not have this DC online: a reason to try the
 			// next one now, like a failed command.
 			dcLog.WarnContext(ctx, "DC not online, trying the next", slog.Any("error", err))
+			emit(ctx, log, h.Now().UTC(), MetricDCSkipped, dc)
 			skipped = append(skipped, dc)
 			continue
 		}
@@ -100,6 +102,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Command
 		}
 		dcLog.InfoContext(ctx, "command sent", slog.String("commandId", res.CommandID), slog.String("action", string(res.Action)),
 			slog.String("fqdn", inst.Record.FQDN), slog.String("step", res.Step), slog.Any("skipped", skipped))
+		emit(ctx, log, res.SentAt, MetricCommandsSent, dc)
 		return res, nil
 	}
 	err = &workflow.Unavailable{Problem: workflow.Problem{

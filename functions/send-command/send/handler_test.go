@@ -29,6 +29,7 @@ import (
 	"github.com/asgdns/asgdns/workflow/config"
 	"github.com/asgdns/asgdns/workflow/crossaccount"
 	"github.com/asgdns/asgdns/workflow/lambdatest"
+	"github.com/asgdns/asgdns/workflow/metrics/emftest"
 )
 
 // TestMain builds the function (the main package one folder up) for the
@@ -712,6 +713,10 @@ func TestThroughLambdaRuntime(t *testing.T) {
 		}
 		if calls := strings.Join(srv.Calls(), ","); calls != "AssumeRole,SendCommand" {
 			t.Errorf("calls %s, want AssumeRole,SendCommand", calls)
+		}
+		// The command is counted on a line of Lambda's JSON log.
+		if sentTo := emftest.Find(emftest.Data(t, []byte(output)), MetricCommandsSent); len(sentTo) != 1 || sentTo[0].Dimensions[DimensionDC] != dc1 {
+			t.Errorf("CommandsSent %v, want one for %s in:\n%s", sentTo, dc1, output)
 		}
 		sig.mu.Lock()
 		defer sig.mu.Unlock()
