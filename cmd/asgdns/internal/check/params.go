@@ -34,7 +34,7 @@ var knownParameters = []string{
 	paramAsgNames, paramCreateLifecycleHooks, paramLaunchHookName, paramTerminateHookName, "HoldBudgetSeconds",
 	paramHookHeartbeatTimeout, paramSharedAccount, paramSharedRoleName, "ExternalId", paramZone, paramHostnameTemplate,
 	paramRecordTTL, paramCreatePtr, paramDcInstanceIds, paramDcPlatform, paramDocumentName, paramOnFailure,
-	"AlarmEmail", "LogRetentionDays",
+	"HeldAlarmSeconds", "AlarmEmail", "LogRetentionDays",
 }
 
 // requiredParameters have no default in template.yaml: a deployment
