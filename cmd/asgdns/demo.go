@@ -72,6 +72,7 @@ func runDemo(ctx context.Context, root string, verbose bool, stdout, stderr io.W
 			return operate.ExitFailed
 		}
 	}
+	d.reportMetrics()
 	if d.failed {
 		fmt.Fprintf(stdout, "\nSome checks failed (see above). Total %s.\n", elapsed(start))
 		return operate.ExitFailed
@@ -276,6 +277,18 @@ func (d *demo) replay(ctx context.Context) error {
 		d.check(r.status == sfntypes.ExecutionStatusSucceeded, "the replay %s: %s", r.name, r.status)
 	}
 	return d.checkNames(ctx, 4)
+}
+
+// reportMetrics prints what an operator would watch: the metrics the
+// functions wrote in their logs (Embedded Metric Format), totalled over
+// the whole demo as the stack's dashboard would show them.
+func (d *demo) reportMetrics() {
+	d.say("\nWhat the dashboard shows (the functions' metrics, namespace asgdns, over the whole demo):")
+	for _, m := range d.s.Metrics() {
+		if _, perASG := m.Dimensions["AutoScalingGroupName"]; m.Namespace == "asgdns" && !perASG {
+			d.say("   %s", m)
+		}
+	}
 }
 
 // run is an execution as the demo reports it.
