@@ -13,7 +13,13 @@ LAMBDA_ENV   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 # nethttpomithttp2 leaves net/http's bundled HTTP/2 out (about 0.5 MiB per
 # binary): the AWS APIs asgdns calls and the Lambda Runtime API all speak
 # HTTP/1.1, and it keeps every bootstrap under 10 MiB.
-LAMBDA_FLAGS := -tags lambda.norpc,nethttpomithttp2 -trimpath -ldflags="-s -w"
+# -trimpath and -buildvcs=false make the bytes independent of where the
+# source sits: `sam build` runs these targets in a scratch copy of CodeUri
+# without .git (aws-lambda-builders' CustomMakeWorkflow copies the source
+# with EXCLUDED_FILES = (".aws-sam", ".git")), where Go stamps no VCS
+# information, while a build in the clone would stamp vcs.revision, vcs.time
+# and vcs.modified. .ci/sam-build-check compares the two.
+LAMBDA_FLAGS := -tags lambda.norpc,nethttpomithttp2 -trimpath -buildvcs=false -ldflags="-s -w"
 
 # lambda builds one function's bootstrap into $(2).
 define lambda
