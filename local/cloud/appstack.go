@@ -49,6 +49,12 @@ type AppStack struct {
 	// Substitutions are its DefinitionSubstitutions; a !GetAtt Fn.Arn
 	// becomes functionARN(Fn).
 	Substitutions map[string]string
+	// AutoPublishAlias is its AutoPublishAlias: the alias SAM moves to the
+	// version each deployment publishes ("" for none).
+	AutoPublishAlias string
+	// UseAliasAsEventTarget is its UseAliasAsEventTarget: its Events'
+	// rules target the alias rather than the unqualified state machine.
+	UseAliasAsEventTarget bool
 }
 
 // LoadAppStack reads the application template, deployed as at says, with
@@ -114,6 +120,26 @@ func LoadAppStack(templatePath string, at AppDeployment, params map[string]any, 
 	_, props, _ := t.resource(app.StateMachine)
 	if n := property(props, "DefinitionUri"); n != nil {
 		app.DefinitionURI = n.Value
+	}
+	if n := property(props, "AutoPublishAlias"); n != nil {
+		v, err := t.eval(n)
+		if err != nil {
+			return AppStack{}, fmt.Errorf("%s: AutoPublishAlias: %w", app.StateMachine, err)
+		}
+		app.AutoPublishAlias = fmt.Sprint(v)
+	}
+	if n := property(props, "UseAliasAsEventTarget"); n != nil {
+		v, err := t.eval(n)
+		if err != nil {
+			return AppStack{}, fmt.Errorf("%s: UseAliasAsEventTarget: %w", app.StateMachine, err)
+		}
+		if app.UseAliasAsEventTarget, err = strconv.ParseBool(fmt.Sprint(v)); err != nil {
+			return AppStack{}, t.errorf(n, "%s: UseAliasAsEventTarget %q: want true or false", app.StateMachine, n.Value)
+		}
+		if app.UseAliasAsEventTarget && app.AutoPublishAlias == "" {
+			// As SAM refuses it.
+			return AppStack{}, t.errorf(n, "%s: 'UseAliasAsEventTarget' requires 'AutoPublishAlias' property to be specified", app.StateMachine)
+		}
 	}
 	app.Substitutions = map[string]string{}
 	subs := property(props, "DefinitionSubstitutions")

@@ -16,6 +16,10 @@ func TestLoadAppStack(t *testing.T) {
 	if len(app.Functions) != 6 || app.StateMachine != "DnsRegistration" || app.DefinitionURI != "statemachine/asgdns.asl.json" {
 		t.Fatalf("%+v", app)
 	}
+	// Safe deploys: a version per deployment, the rule on the alias.
+	if app.AutoPublishAlias != "live" || !app.UseAliasAsEventTarget {
+		t.Errorf("AutoPublishAlias %q, UseAliasAsEventTarget %v", app.AutoPublishAlias, app.UseAliasAsEventTarget)
+	}
 	if got := app.Substitutions["SendCommandFunctionArn"]; got != "arn:aws:lambda:eu-west-1:111111111111:function:asgdns-SendCommandFunction" {
 		t.Errorf("substitution %q", got)
 	}

@@ -56,6 +56,7 @@ const (
 	asgLeak           = "tsig-leak"
 	asgOutage         = "outage-web"
 	asgForeignHook    = "foreign-hook"
+	asgVersions       = "versions-web"
 )
 
 // The groups of BenchmarkThrottledBurst: a burst across several ASGs.
@@ -63,7 +64,7 @@ var asgBenchThrottled = []string{"bench-throttled-a", "bench-throttled-b", "benc
 
 var asgNames = []string{
 	asgCLI, asgSDK, asgEnv, asgUnreachCont, asgUnreachAbandon, asgGone, asgExpired, asgRedriveTerm,
-	asgBenchLatency, asgBenchBurst, asgTenant, asgLeak, asgOutage, asgForeignHook,
+	asgBenchLatency, asgBenchBurst, asgTenant, asgLeak, asgOutage, asgForeignHook, asgVersions,
 	asgBenchThrottled[0], asgBenchThrottled[1], asgBenchThrottled[2], asgBenchThrottled[3],
 }
 

@@ -206,6 +206,8 @@ func (a *operatorAPI) describe(d *Deployment) cfnStack {
 		switch {
 		case o.stateMachine:
 			v = d.StateMachineARN
+		case o.stateMachineAlias:
+			v = d.StateMachineAliasARN
 		default:
 			v = d.Roles[o.roleOf]
 		}
@@ -228,7 +230,10 @@ func (a *operatorAPI) stackID(d *Deployment) string {
 type templateOutput struct {
 	key, description string
 	stateMachine     bool
-	roleOf           string // the function whose role the output is
+	// stateMachineAlias: the alias SAM generates for AutoPublishAlias
+	// (!Ref <StateMachine>Alias<name>).
+	stateMachineAlias bool
+	roleOf            string // the function whose role the output is
 }
 
 func templateOutputs(path string) ([]templateOutput, error) {
@@ -265,6 +270,9 @@ func templateOutputs(path string) ([]templateOutput, error) {
 		switch v := o.Value; {
 		case v.Tag == "!Ref" && typeOf(v.Value) == "AWS::Serverless::StateMachine":
 			t.stateMachine = true
+		case v.Tag == "!Ref" && strings.Contains(v.Value, "Alias") &&
+			typeOf(v.Value[:strings.Index(v.Value, "Alias")]) == "AWS::Serverless::StateMachine":
+			t.stateMachineAlias = true
 		case v.Tag == "!GetAtt" && strings.HasSuffix(v.Value, "Role.Arn"):
 			t.roleOf = strings.TrimSuffix(v.Value, "Role.Arn")
 		default:

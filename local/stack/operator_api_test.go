@@ -56,7 +56,8 @@ func TestOperatorAPIs(t *testing.T) {
 	for _, o := range st.Outputs {
 		outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
 	}
-	if outputs["StateMachineArn"] != h.s.StateMachineARN || outputs["AssumeRoleFunctionRoleArn"] != h.s.FunctionRoleARN("AssumeRoleFunction") {
+	if outputs["StateMachineArn"] != h.s.StateMachineARN || outputs["StateMachineAliasArn"] != h.s.StateMachineARN+":live" ||
+		outputs["AssumeRoleFunctionRoleArn"] != h.s.FunctionRoleARN("AssumeRoleFunction") {
 		t.Errorf("outputs %v", outputs)
 	}
 	// The other account's operator sees its own deployment.

@@ -117,8 +117,11 @@ type Deployment struct {
 	Account         string
 	StackName       string
 	StateMachineARN string
-	StepFunctions   *stepfunctions.Service
-	Lambdas         *lambdahost.Host
+	// StateMachineAliasARN is the AutoPublishAlias alias, when the
+	// template asks for one.
+	StateMachineAliasARN string
+	StepFunctions        *stepfunctions.Service
+	Lambdas              *lambdahost.Host
 	// Roles are the functions' execution roles (as SAM generates and
 	// CloudFormation names them) by logical id.
 	Roles map[string]string
@@ -347,16 +350,37 @@ func (s *Stack) deploy(ctx context.Context, opts Options, account string, app cl
 		return d, err
 	}
 
+	// SAM's AutoPublishAlias: the deployment publishes the definition as
+	// version 1 and points the alias at it; with UseAliasAsEventTarget the
+	// rule starts executions on the alias, so they run the version it
+	// points to when they start (a later deployment: UpdateStateMachine,
+	// PublishVersion, SetAlias).
+	target := d.StateMachineARN
+	if app.AutoPublishAlias != "" {
+		version, err := d.StepFunctions.PublishVersion(d.StateMachineARN, "")
+		if err != nil {
+			return d, err
+		}
+		alias, err := d.StepFunctions.SetAlias(d.StateMachineARN, app.AutoPublishAlias, version)
+		if err != nil {
+			return d, err
+		}
+		d.StateMachineAliasARN = alias
+		if app.UseAliasAsEventTarget {
+			target = alias
+		}
+	}
+
 	// The EventBridge rule the template deploys, on the account's bus,
-	// targeting the state machine: each matching event starts an execution
-	// with the event as its input, as EventBridge does.
+	// targeting the state machine (or its alias): each matching event
+	// starts an execution with the event as its input, as EventBridge does.
 	rule, err := cloud.LoadRule(filepath.Join(opts.RepoRoot, "template.yaml"), opts.ASGNames)
 	if err != nil {
 		return d, err
 	}
 	rule.Account = account
 	rule.Target = func(ctx context.Context, event json.RawMessage) error {
-		_, err := d.StepFunctions.Start(ctx, d.StateMachineARN, "", string(event))
+		_, err := d.StepFunctions.Start(ctx, target, "", string(event))
 		return err
 	}
 	return d, s.Cloud.OnEvent(rule)

@@ -14,11 +14,16 @@
 // # Operations
 //
 // StartExecution, DescribeExecution, ListExecutions, GetExecutionHistory,
-// StopExecution, RedriveExecution, DescribeStateMachine, ListStateMachines
-// and DescribeStateMachineForExecution. State machines are registered with
-// AddStateMachine rather than CreateStateMachine: the local stack reads
-// them, with their DefinitionSubstitutions, from template.yaml. Any other
-// operation is an UnknownOperationException.
+// StopExecution, RedriveExecution, DescribeStateMachine, ListStateMachines,
+// DescribeStateMachineForExecution, and for versions and aliases
+// PublishStateMachineVersion, ListStateMachineVersions,
+// CreateStateMachineAlias, DescribeStateMachineAlias,
+// UpdateStateMachineAlias and ListStateMachineAliases. State machines are
+// registered with AddStateMachine rather than CreateStateMachine (and
+// changed with UpdateStateMachine, PublishVersion and SetAlias, as a
+// deployment changes them): the local stack reads them, with their
+// DefinitionSubstitutions, from template.yaml. Any other operation is an
+// UnknownOperationException.
 //
 // # Semantics
 //
@@ -37,6 +42,10 @@
 //     for 15 minutes, with the redrive they made. DescribeExecution's
 //     redriveStatus and redriveStatusReason say the same, in the API
 //     reference's words.
+//   - Versions and aliases behave as versions.go describes: an execution
+//     started on a version or alias runs, and a redrive of it keeps, the
+//     version it started on; ListExecutions with the unqualified ARN lists
+//     them all, with a version or alias ARN only those started through it.
 //   - StopExecution ends a running execution ABORTED and answers once the
 //     execution has stopped; stopping one that has ended changes nothing.
 //   - Executions run in the background on the engine's clock for the

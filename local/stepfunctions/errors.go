@@ -1,6 +1,7 @@
 package stepfunctions
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 )
@@ -9,6 +10,7 @@ import (
 // (and the botocore/SDK models spell the shapes), plus the two the AWS JSON
 // protocol front end reports before an operation runs.
 const (
+	codeConflict                 = "ConflictException"
 	codeExecutionAlreadyExists   = "ExecutionAlreadyExists"
 	codeExecutionDoesNotExist    = "ExecutionDoesNotExist"
 	codeExecutionNotRedrivable   = "ExecutionNotRedrivable"
@@ -49,6 +51,9 @@ func (e *Error) status() int {
 	}
 	return http.StatusBadRequest
 }
+
+// asErr is errors.As for the service's own *Error.
+func asErr(err error, target **Error) bool { return errors.As(err, target) }
 
 func errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}

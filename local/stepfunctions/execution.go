@@ -12,8 +12,15 @@ import (
 // execution is the service's record of an execution: what the API reports
 // about it besides the engine's history.
 type execution struct {
-	x         *asl.Execution
-	sm        *stateMachine
+	x  *asl.Execution
+	sm *stateMachine
+	// version and alias are what StartExecution named (nil for the
+	// unqualified ARN): an alias's execution runs, and a redrive keeps, the
+	// version the alias pointed to at the start. def is the definition it
+	// runs.
+	version   *version
+	alias     *alias
+	def       *asl.Definition
 	arn, name string
 	input     string // as the caller sent it: DescribeExecution returns it verbatim
 	startDate time.Time
@@ -31,6 +38,22 @@ type execution struct {
 	redriveDate  time.Time
 	run          *run
 	tokens       []clientToken // the last redrives' client tokens, oldest first
+}
+
+// versionARN and aliasARN are what the execution was started through ("" for
+// neither).
+func (x *execution) versionARN() string {
+	if x.version == nil {
+		return ""
+	}
+	return x.version.arn
+}
+
+func (x *execution) aliasARN() string {
+	if x.alias == nil {
+		return ""
+	}
+	return x.alias.arn
 }
 
 // run is one run of an execution: the first, or one after a redrive.

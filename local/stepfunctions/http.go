@@ -44,6 +44,12 @@ var operations = map[string]operation{
 	"DescribeStateMachine":             (*Service).describeStateMachine,
 	"ListStateMachines":                (*Service).listStateMachines,
 	"DescribeStateMachineForExecution": (*Service).describeStateMachineForExecution,
+	"PublishStateMachineVersion":       (*Service).publishStateMachineVersion,
+	"ListStateMachineVersions":         (*Service).listStateMachineVersions,
+	"CreateStateMachineAlias":          (*Service).createStateMachineAlias,
+	"DescribeStateMachineAlias":        (*Service).describeStateMachineAlias,
+	"UpdateStateMachineAlias":          (*Service).updateStateMachineAlias,
+	"ListStateMachineAliases":          (*Service).listStateMachineAliases,
 }
 
 // ServeHTTP answers one Step Functions API call. It does not check the

@@ -96,12 +96,16 @@ func (s *Service) describeExecution(body []byte) (any, error) {
 		RedriveDate         *asl.EventTime `json:"redriveDate,omitempty"`
 		RedriveStatus       string         `json:"redriveStatus"`
 		RedriveStatusReason string         `json:"redriveStatusReason,omitempty"`
+		// The version and alias the execution was started through.
+		StateMachineVersionArn string `json:"stateMachineVersionArn,omitempty"`
+		StateMachineAliasArn   string `json:"stateMachineAliasArn,omitempty"`
 	}{
 		ExecutionArn: x.arn, StateMachineArn: x.sm.arn, Name: x.name, Status: sn.status,
 		StartDate: asl.EventTime{Time: x.startDate}, StopDate: timestamp(sn.stopDate),
 		Error: sn.error, Cause: sn.cause,
 		RedriveCount: sn.redriveCount, RedriveDate: timestamp(sn.redriveDate),
 		RedriveStatus: sn.redriveStatus, RedriveStatusReason: sn.redriveReason,
+		StateMachineVersionArn: x.versionARN(), StateMachineAliasArn: x.aliasARN(),
 	}
 	// METADATA_ONLY leaves out the execution data (the API's way to
 	// describe an execution whose data the caller may not decrypt).
@@ -124,6 +128,10 @@ type executionListItem struct {
 	StopDate        *asl.EventTime `json:"stopDate,omitempty"`
 	RedriveCount    int            `json:"redriveCount"`
 	RedriveDate     *asl.EventTime `json:"redriveDate,omitempty"`
+	// StateMachineVersionArn and StateMachineAliasArn are what the
+	// execution was started through.
+	StateMachineVersionArn string `json:"stateMachineVersionArn,omitempty"`
+	StateMachineAliasArn   string `json:"stateMachineAliasArn,omitempty"`
 }
 
 func (s *Service) listExecutions(body []byte) (any, error) {
@@ -165,15 +173,23 @@ func (s *Service) listExecutions(body []byte) (any, error) {
 		// statusFilter, the API returns a validation exception."
 		return nil, errorf(codeValidation, "PENDING_REDRIVE statusFilter is only supported with a mapRunArn")
 	}
-	sm, err := s.lookupStateMachine(*in.StateMachineArn)
+	// The unqualified ARN lists every execution; a version or alias ARN,
+	// those started through it.
+	t, err := s.lookupTarget(*in.StateMachineArn)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	execs := sm.executions // append-only: this prefix never changes
+	execs := t.sm.executions // append-only: this prefix never changes
+	switch {
+	case t.version != nil:
+		execs = t.version.executions
+	case t.alias != nil:
+		execs = t.alias.executions
+	}
 	s.mu.Unlock()
 	from := len(execs) - 1
-	if t, ok, err := readToken(in.NextToken, sm.arn, false); err != nil {
+	if t, ok, err := readToken(in.NextToken, t.arn, false); err != nil {
 		return nil, err
 	} else if ok {
 		if t.Pos >= len(execs) {
@@ -196,9 +212,10 @@ func (s *Service) listExecutions(body []byte) (any, error) {
 		x := execs[i]
 		if sn := x.describe(now); keep(sn) {
 			items = append(items, executionListItem{
-				ExecutionArn: x.arn, StateMachineArn: sm.arn, Name: x.name, Status: sn.status,
+				ExecutionArn: x.arn, StateMachineArn: x.sm.arn, Name: x.name, Status: sn.status,
 				StartDate: asl.EventTime{Time: x.startDate}, StopDate: timestamp(sn.stopDate),
 				RedriveCount: sn.redriveCount, RedriveDate: timestamp(sn.redriveDate),
+				StateMachineVersionArn: x.versionARN(), StateMachineAliasArn: x.aliasARN(),
 			})
 		}
 	}
@@ -206,8 +223,8 @@ func (s *Service) listExecutions(body []byte) (any, error) {
 	var next *string
 	for ; i >= 0; i-- {
 		if keep(execs[i].describe(now)) {
-			t := pageToken{Of: sm.arn, Pos: i}.String()
-			next = &t
+			tok := pageToken{Of: t.arn, Pos: i}.String()
+			next = &tok
 			break
 		}
 	}
@@ -423,11 +440,18 @@ func (s *Service) describeStateMachine(body []byte) (any, error) {
 	if err := oneOf("includedData", in.IncludedData, "ALL_DATA", "METADATA_ONLY"); err != nil {
 		return nil, err
 	}
-	sm, err := s.lookupStateMachine(arn)
+	t, err := s.lookupTarget(arn)
 	if err != nil {
 		return nil, err
 	}
-	return struct {
+	if t.alias != nil {
+		// DescribeStateMachine takes a state machine or version ARN; an
+		// alias is DescribeStateMachineAlias's.
+		return nil, errorf(codeInvalidArn, "Invalid Arn: '%s' is an alias ARN: use DescribeStateMachineAlias", arn)
+	}
+	s.mu.Lock()
+	sm := t.sm
+	out := struct {
 		StateMachineArn      string               `json:"stateMachineArn"`
 		Name                 string               `json:"name"`
 		Status               string               `json:"status"`
@@ -437,11 +461,20 @@ func (s *Service) describeStateMachine(body []byte) (any, error) {
 		CreationDate         asl.EventTime        `json:"creationDate"`
 		LoggingConfiguration loggingConfiguration `json:"loggingConfiguration"`
 		TracingConfiguration tracingConfiguration `json:"tracingConfiguration"`
+		RevisionID           string               `json:"revisionId"`
+		Description          string               `json:"description,omitempty"`
 	}{
 		StateMachineArn: sm.arn, Name: sm.name, Status: "ACTIVE", Definition: string(sm.def.Source()),
 		RoleArn: sm.roleArn, Type: "STANDARD", CreationDate: asl.EventTime{Time: sm.created},
-		LoggingConfiguration: loggingConfiguration{Level: "OFF"},
-	}, nil
+		LoggingConfiguration: loggingConfiguration{Level: "OFF"}, RevisionID: revisionID(sm, sm.revision),
+	}
+	if v := t.version; v != nil {
+		// A version ARN describes the version: its ARN, definition and date.
+		out.StateMachineArn, out.Definition, out.RoleArn = v.arn, string(v.def.Source()), v.roleArn
+		out.CreationDate, out.RevisionID, out.Description = asl.EventTime{Time: v.created}, revisionID(sm, v.revision), v.description
+	}
+	s.mu.Unlock()
+	return out, nil
 }
 
 func (s *Service) describeStateMachineForExecution(body []byte) (any, error) {
@@ -450,17 +483,22 @@ func (s *Service) describeStateMachineForExecution(body []byte) (any, error) {
 		return nil, err
 	}
 	sm := x.sm
+	// The definition the execution runs: its version's, or the revision
+	// that was latest when it started.
 	return struct {
-		StateMachineArn      string               `json:"stateMachineArn"`
-		Name                 string               `json:"name"`
-		Definition           string               `json:"definition"`
-		RoleArn              string               `json:"roleArn"`
-		UpdateDate           asl.EventTime        `json:"updateDate"`
-		LoggingConfiguration loggingConfiguration `json:"loggingConfiguration"`
-		TracingConfiguration tracingConfiguration `json:"tracingConfiguration"`
+		StateMachineArn        string               `json:"stateMachineArn"`
+		Name                   string               `json:"name"`
+		Definition             string               `json:"definition"`
+		RoleArn                string               `json:"roleArn"`
+		UpdateDate             asl.EventTime        `json:"updateDate"`
+		LoggingConfiguration   loggingConfiguration `json:"loggingConfiguration"`
+		TracingConfiguration   tracingConfiguration `json:"tracingConfiguration"`
+		StateMachineVersionArn string               `json:"stateMachineVersionArn,omitempty"`
+		StateMachineAliasArn   string               `json:"stateMachineAliasArn,omitempty"`
 	}{
-		StateMachineArn: sm.arn, Name: sm.name, Definition: string(sm.def.Source()), RoleArn: sm.roleArn,
+		StateMachineArn: sm.arn, Name: sm.name, Definition: string(x.def.Source()), RoleArn: sm.roleArn,
 		UpdateDate: asl.EventTime{Time: sm.created}, LoggingConfiguration: loggingConfiguration{Level: "OFF"},
+		StateMachineVersionArn: x.versionARN(), StateMachineAliasArn: x.aliasARN(),
 	}, nil
 }
 

@@ -64,9 +64,17 @@ type stateMachine struct {
 	arn, name, roleArn string
 	def                *asl.Definition
 	created            time.Time
-	// executions in start order. Append-only, so a page token can name a
-	// position that later starts never move.
+	// revision counts updates of the definition or role (UpdateStateMachine):
+	// PublishStateMachineVersion publishes a new version only for a
+	// revision no version has yet.
+	revision int
+	// executions in start order, on every version and alias. Append-only,
+	// so a page token can name a position that later starts never move.
 	executions []*execution
+	// versions in publication order: versions[n-1] is version n.
+	versions []*version
+	// aliases in creation order.
+	aliases []*alias
 }
 
 var accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -173,9 +181,21 @@ func (s *Service) start(stateMachineArn, name, input string) (*execution, error)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sm, ok := s.machines[stateMachineArn]
-	if !ok {
-		return nil, stateMachineDoesNotExist(stateMachineArn)
+	t, err := s.resolve(stateMachineArn)
+	if err != nil {
+		return nil, err
+	}
+	sm := t.sm
+	// An alias runs one of its versions; a version, its own definition; the
+	// unqualified ARN, the latest revision (developer guide,
+	// execution-alias-version-associate.html).
+	ver := t.version
+	if t.alias != nil {
+		ver = t.alias.pick()
+	}
+	def, role := sm.def, sm.roleArn
+	if ver != nil {
+		def, role = ver.def, ver.roleArn
 	}
 	if name != "" {
 		if x, ok := s.executions[executionARN(sm, name)]; ok {
@@ -190,19 +210,25 @@ func (s *Service) start(stateMachineArn, name, input string) (*execution, error)
 	if !s.track() {
 		return nil, errClosed
 	}
-	ax, err := s.engine.Start(s.ctx, sm.def, asl.StartInput{
-		Name: name, Input: json.RawMessage(input), StateMachineArn: sm.arn, RoleArn: sm.roleArn,
+	ax, err := s.engine.Start(s.ctx, def, asl.StartInput{
+		Name: name, Input: json.RawMessage(input), StateMachineArn: sm.arn, RoleArn: role,
 	})
 	if err != nil {
 		s.watchers.Done()
 		return nil, errorf(codeInvalidExecutionInput, "Invalid State Machine Execution Input: '%v'", err)
 	}
 	x := &execution{
-		x: ax, sm: sm, arn: ax.ARN(), name: ax.Name(), input: input,
+		x: ax, sm: sm, version: ver, alias: t.alias, def: def, arn: ax.ARN(), name: ax.Name(), input: input,
 		startDate: ax.Result().StartDate, status: asl.StatusRunning, run: newRun(),
 	}
 	s.executions[x.arn] = x
 	sm.executions = append(sm.executions, x)
+	if ver != nil {
+		ver.executions = append(ver.executions, x)
+	}
+	if t.alias != nil {
+		t.alias.executions = append(t.alias.executions, x)
+	}
 	s.watch(x, x.run, ax.Done())
 	return x, nil
 }
@@ -329,17 +355,4 @@ func (s *Service) lookupExecution(arn string) (*execution, error) {
 		return nil, executionDoesNotExist(arn)
 	}
 	return x, nil
-}
-
-func (s *Service) lookupStateMachine(arn string) (*stateMachine, error) {
-	if err := checkStateMachineARN(arn); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sm, ok := s.machines[arn]
-	if !ok {
-		return nil, stateMachineDoesNotExist(arn)
-	}
-	return sm, nil
 }

@@ -2,6 +2,7 @@ package operate
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,6 +34,12 @@ type Execution struct {
 	// name and what to fix, from the Fail state).
 	Error string `json:"error"`
 	Cause string `json:"cause"`
+	// Version is the state machine version the execution runs (a redrive
+	// keeps it), Alias the alias it was started through: the deployment
+	// it belongs to. Both null for one started on the unqualified ARN.
+	Version    *int    `json:"version"`
+	VersionARN *string `json:"stateMachineVersionArn"`
+	AliasARN   *string `json:"stateMachineAliasArn"`
 
 	// What replay needs and the listing does not print.
 	input               string
@@ -57,6 +64,17 @@ func newExecution(d *sfn.DescribeExecutionOutput, now time.Time) Execution {
 		input:               aws.ToString(d.Input),
 		redriveStatus:       d.RedriveStatus,
 		redriveStatusReason: aws.ToString(d.RedriveStatusReason),
+	}
+	if arn := aws.ToString(d.StateMachineVersionArn); arn != "" {
+		e.VersionARN = &arn
+		if _, q, err := splitStateMachineARN(arn); err == nil && isVersion(q) {
+			if n, err := strconv.Atoi(q); err == nil {
+				e.Version = &n
+			}
+		}
+	}
+	if arn := aws.ToString(d.StateMachineAliasArn); arn != "" {
+		e.AliasARN = &arn
 	}
 	end := now
 	if e.Stop != nil {

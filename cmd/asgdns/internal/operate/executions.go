@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,9 +24,11 @@ func Executions(ctx context.Context, env Env, args []string) int {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: asgdns executions (--state-machine-arn ARN | --stack NAME) [flags]
 
-Lists the executions of the asgdns state machine, newest first: name,
-status, transition, instance, ASG, start and duration, and for failures the
-error and cause. --json prints one JSON document for scripts.
+Lists the executions of the asgdns state machine, of every version, newest
+first: name, status, the version it runs, transition, instance, ASG, start
+and duration, and for failures the error and cause. An alias or version
+ARN lists the whole state machine too. --json prints one JSON document for
+scripts.
 
 Flags:
 `)
@@ -92,12 +95,12 @@ func nonNil[T any](s []T) []T {
 // does not fit in a column).
 func writeExecutionsTable(w io.Writer, arn string, q query, list []Execution) error {
 	fmt.Fprintf(w, "Executions of %s, %s\n\n", arn, q.window())
-	rows := [][]string{{"STARTED", "DURATION", "STATUS", "TRANSITION", "INSTANCE", "ASG", "NAME"}}
+	rows := [][]string{{"STARTED", "DURATION", "STATUS", "VERSION", "TRANSITION", "INSTANCE", "ASG", "NAME"}}
 	notes := [][]string{nil}
 	counts := map[string]int{}
 	for _, e := range list {
 		counts[e.Status]++
-		rows = append(rows, []string{e.Start.Format(tableTime), duration(e), e.Status,
+		rows = append(rows, []string{e.Start.Format(tableTime), duration(e), e.Status, version(e),
 			dash(e.Transition), dash(e.InstanceID), dash(e.ASG), e.Name})
 		notes = append(notes, failureNotes(e))
 	}
@@ -176,6 +179,15 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// version is the VERSION column: the state machine version the execution
+// runs, — for one started on the unqualified ARN.
+func version(e Execution) string {
+	if e.Version == nil {
+		return "—"
+	}
+	return strconv.Itoa(*e.Version)
 }
 
 func dash(s string) string {

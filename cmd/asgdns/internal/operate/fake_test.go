@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,6 +38,9 @@ type fakeExecution struct {
 	redriveReason string
 	redriveCount  int32
 	redriveDate   *time.Time
+	// versionArn and aliasArn are what it was started through ("" for
+	// the unqualified ARN).
+	versionArn, aliasArn string
 	// history in ascending order, as Step Functions records it.
 	history []types.HistoryEvent
 }
@@ -62,6 +66,9 @@ type fakeSFN struct {
 	redrives []sfn.RedriveExecutionInput
 	starts   []sfn.StartExecutionInput
 	tokens   map[string]bool
+	// aliases of testStateMachine (ListStateMachineAliases); versions maps
+	// each alias to the version it points to, for StartExecution.
+	aliases map[string]string
 }
 
 func newFakeSFN(execs ...*fakeExecution) *fakeSFN {
@@ -174,6 +181,12 @@ func (f *fakeSFN) DescribeExecution(_ context.Context, in *sfn.DescribeExecution
 	if e.redriveReason != "" {
 		out.RedriveStatusReason = aws.String(e.redriveReason)
 	}
+	if e.versionArn != "" {
+		out.StateMachineVersionArn = aws.String(e.versionArn)
+	}
+	if e.aliasArn != "" {
+		out.StateMachineAliasArn = aws.String(e.aliasArn)
+	}
 	return out, nil
 }
 
@@ -244,8 +257,32 @@ func (f *fakeSFN) StartExecution(_ context.Context, in *sfn.StartExecutionInput,
 	}
 	e := &fakeExecution{name: aws.ToString(in.Name), status: types.ExecutionStatusRunning, start: testNow, input: aws.ToString(in.Input),
 		redriveStatus: types.ExecutionRedriveStatusNotRedrivable, redriveReason: "Execution is RUNNING and cannot be redriven"}
+	switch arn := aws.ToString(in.StateMachineArn); {
+	case arn == testStateMachine:
+	case f.aliases[arn] != "":
+		e.aliasArn, e.versionArn = arn, f.aliases[arn]
+	default:
+		return nil, &types.StateMachineDoesNotExist{Message: aws.String("State Machine Does Not Exist: '" + arn + "'")}
+	}
 	f.execs = append(f.execs, e)
 	return &sfn.StartExecutionOutput{ExecutionArn: aws.String(e.arn()), StartDate: aws.Time(e.start)}, nil
+}
+
+func (f *fakeSFN) ListStateMachineAliases(_ context.Context, in *sfn.ListStateMachineAliasesInput, _ ...func(*sfn.Options)) (*sfn.ListStateMachineAliasesOutput, error) {
+	if err := f.record("ListStateMachineAliases", ""); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if aws.ToString(in.StateMachineArn) != testStateMachine {
+		// The API takes only the unqualified ARN.
+		return nil, validation("not an unqualified state machine ARN: " + aws.ToString(in.StateMachineArn))
+	}
+	out := &sfn.ListStateMachineAliasesOutput{}
+	for _, arn := range slices.Sorted(maps.Keys(f.aliases)) {
+		out.StateMachineAliases = append(out.StateMachineAliases, types.StateMachineAliasListItem{StateMachineAliasArn: aws.String(arn), CreationDate: aws.Time(testNow)})
+	}
+	return out, nil
 }
 
 // fakeCloudFormation answers DescribeStacks for one stack.

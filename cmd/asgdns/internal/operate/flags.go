@@ -39,8 +39,8 @@ type commonFlags struct {
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.stateMachineARN, "state-machine-arn", "", "the asgdns state machine `ARN` (or use --stack)")
-	fs.StringVar(&c.stack, "stack", "", "the application stack `NAME` whose StateMachineArn output names the state machine")
+	fs.StringVar(&c.stateMachineARN, "state-machine-arn", "", "the asgdns state machine `ARN`, or its alias or version ARN (or use --stack)")
+	fs.StringVar(&c.stack, "stack", "", "the application stack `NAME` whose StateMachineArn and StateMachineAliasArn outputs name the state machine")
 	fs.StringVar(&c.since, "since", "", "only executions started at or after `TIME` (RFC 3339, or relative: 90m, 2h, 7d)")
 	fs.StringVar(&c.until, "until", "", "only executions started at or before `TIME` (RFC 3339, or relative)")
 	fs.Var(&c.statuses, "status", "only executions in `STATUS`: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE (repeatable, or a comma list)")
@@ -70,7 +70,7 @@ func (c *commonFlags) validate(now time.Time) (query, error) {
 	case c.stateMachineARN == "" && c.stack == "":
 		return q, usagef("--state-machine-arn or --stack is required")
 	case c.stateMachineARN != "":
-		if _, err := parseStateMachineARN(c.stateMachineARN); err != nil {
+		if _, _, err := splitStateMachineARN(c.stateMachineARN); err != nil {
 			return q, usagef("--state-machine-arn: %v", err)
 		}
 	}

@@ -25,6 +25,29 @@ func parseStateMachineARN(arn string) (executionPrefix string, err error) {
 	return fmt.Sprintf("arn:%s:states:%s:%s:execution:%s:", m[1], m[2], m[3], m[4]), nil
 }
 
+// qualifiedARN matches a state machine ARN, unqualified or qualified with a
+// version number or an alias name (…:stateMachine:<name>:<version|alias>).
+var qualifiedARN = regexp.MustCompile(`^(arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[^:\s]{1,80})(?::([A-Za-z0-9_.-]{1,80}))?$`)
+
+// splitStateMachineARN validates a state machine ARN, qualified or not, and
+// splits it into the unqualified ARN (which lists the executions of every
+// version: ListExecutions with a version or alias ARN lists only those
+// started through it) and the qualifier: a version number, an alias name or
+// "".
+func splitStateMachineARN(arn string) (unqualified, qualifier string, err error) {
+	m := qualifiedARN.FindStringSubmatch(arn)
+	if m == nil {
+		return "", "", fmt.Errorf("%q is not a state machine ARN (want arn:aws:states:<region>:<account>:stateMachine:<name>, optionally :<alias> or :<version>)", arn)
+	}
+	return m[1], m[2], nil
+}
+
+// isVersion says whether a qualifier is a version number (alias names
+// are never all digits).
+func isVersion(qualifier string) bool {
+	return qualifier != "" && strings.Trim(qualifier, "0123456789") == ""
+}
+
 // maxNameLen is Step Functions' limit on execution names, in characters.
 const maxNameLen = 80
 

@@ -403,7 +403,9 @@ func (r *replayer) actOne(ctx context.Context, st *Step) {
 		st.Result = resultRedriven
 	case ActionRestart:
 		_, err := r.clients.SFN.StartExecution(ctx, &sfn.StartExecutionInput{
-			StateMachineArn: aws.String(r.stateMachineARN), Name: aws.String(st.ReplayName), Input: aws.String(st.input),
+			// On the alias: the deployed definition, not the version the
+			// original ran (a redrive keeps that one).
+			StateMachineArn: aws.String(r.startARN), Name: aws.String(st.ReplayName), Input: aws.String(st.input),
 		})
 		var exists *types.ExecutionAlreadyExists
 		switch {

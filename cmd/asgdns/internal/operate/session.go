@@ -5,16 +5,26 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/smithy-go"
 )
 
 // stackOutput is the application stack's output naming the state machine
-// (template.yaml, Outputs).
-const stackOutput = "StateMachineArn"
+// (template.yaml, Outputs), unqualified; stackAliasOutput names its alias,
+// which the EventBridge rule starts executions on.
+const (
+	stackOutput      = "StateMachineArn"
+	stackAliasOutput = "StateMachineAliasArn"
+)
+
+// deployedAlias is template.yaml's AutoPublishAlias: the alias every
+// deployment moves to the version it publishes.
+const deployedAlias = "live"
 
 // readConcurrency bounds DescribeExecution/GetExecutionHistory calls in
 // flight; the limiter bounds their rate.
@@ -28,6 +38,11 @@ type session struct {
 	flags           commonFlags
 	query           query
 	stateMachineARN string
+	// startARN is what a restart starts on: the deployed alias (the live,
+	// fixed definition), or the state machine itself when it has no alias.
+	// Never a version: restarting on the version that failed would run
+	// the old definition again.
+	startARN string
 	// executionPrefix is what the machine's execution ARNs start with.
 	executionPrefix string
 	clients         Clients
@@ -60,9 +75,20 @@ func open(ctx context.Context, env Env, command string, fs *flag.FlagSet, common
 	if err != nil {
 		return nil, s.fail(fmt.Errorf("AWS configuration: %w", err))
 	}
-	s.stateMachineARN = common.stateMachineARN
+	// Executions of every version live under the unqualified ARN: list by
+	// it whatever the operator named.
+	var qualifier string
 	if common.stack != "" {
-		if s.stateMachineARN, err = stateMachineFromStack(ctx, s.clients.CloudFormation, common.stack); err != nil {
+		if s.stateMachineARN, s.startARN, err = stateMachineFromStack(ctx, s.clients.CloudFormation, common.stack); err != nil {
+			return nil, s.fail(err)
+		}
+	} else if s.stateMachineARN, qualifier, err = splitStateMachineARN(common.stateMachineARN); err != nil {
+		return nil, s.fail(err) // checked already
+	} else if qualifier != "" && !isVersion(qualifier) {
+		s.startARN = common.stateMachineARN
+	}
+	if s.startARN == "" {
+		if s.startARN, err = findAlias(ctx, s.clients.SFN, s.stateMachineARN); err != nil {
 			return nil, s.fail(err)
 		}
 	}
@@ -90,31 +116,69 @@ func (s *session) fail(err error) int {
 	return ExitFailed
 }
 
-// stateMachineFromStack reads the state machine ARN from the stack's
-// outputs. A stack that does not exist, or is not the asgdns stack, is bad
-// input and named as such.
-func stateMachineFromStack(ctx context.Context, cfn CloudFormation, stack string) (string, error) {
+// findAlias is the alias restarts start on when the operator named the
+// state machine (or a version) rather than the alias: the deployed alias,
+// or the only one; the state machine itself if it has none (a stack
+// deployed before versions).
+func findAlias(ctx context.Context, api SFN, stateMachineARN string) (string, error) {
+	out, err := api.ListStateMachineAliases(ctx, &sfn.ListStateMachineAliasesInput{StateMachineArn: aws.String(stateMachineARN)})
+	if err != nil {
+		return "", fmt.Errorf("list aliases of %s: %w", stateMachineARN, err)
+	}
+	var arns []string
+	for _, a := range out.StateMachineAliases {
+		arn := aws.ToString(a.StateMachineAliasArn)
+		if arn == stateMachineARN+":"+deployedAlias {
+			return arn, nil
+		}
+		arns = append(arns, arn)
+	}
+	switch {
+	case len(arns) == 0:
+		return stateMachineARN, nil
+	case len(arns) == 1 && out.NextToken == nil:
+		return arns[0], nil
+	}
+	return "", usagef("%s has several aliases and none is %q: give the one to restart on with --state-machine-arn", stateMachineARN, deployedAlias)
+}
+
+// stateMachineFromStack reads the state machine ARN and its alias's from
+// the stack's outputs (alias "" for a stack without the alias output). A
+// stack that does not exist, or is not the asgdns stack, is bad input and
+// named as such.
+func stateMachineFromStack(ctx context.Context, cfn CloudFormation, stack string) (arn, aliasARN string, err error) {
 	out, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
 	if err != nil {
 		var apiErr smithy.APIError
 		if errors.As(err, &apiErr) && apiErr.ErrorCode() == "ValidationError" {
-			return "", usagef("--stack %q: %s", stack, apiErr.ErrorMessage())
+			return "", "", usagef("--stack %q: %s", stack, apiErr.ErrorMessage())
 		}
-		return "", fmt.Errorf("--stack %q: describe stack: %w", stack, err)
+		return "", "", fmt.Errorf("--stack %q: describe stack: %w", stack, err)
 	}
 	for _, st := range out.Stacks {
 		for _, o := range st.Outputs {
-			if aws.ToString(o.OutputKey) != stackOutput {
-				continue
+			v := aws.ToString(o.OutputValue)
+			switch aws.ToString(o.OutputKey) {
+			case stackOutput:
+				if _, err := parseStateMachineARN(v); err != nil {
+					return "", "", fmt.Errorf("--stack %q: output %s: %w", stack, stackOutput, err)
+				}
+				arn = v
+			case stackAliasOutput:
+				if _, q, err := splitStateMachineARN(v); err != nil || q == "" || isVersion(q) {
+					return "", "", fmt.Errorf("--stack %q: output %s: %q is not a state machine alias ARN", stack, stackAliasOutput, v)
+				}
+				aliasARN = v
 			}
-			arn := aws.ToString(o.OutputValue)
-			if _, err := parseStateMachineARN(arn); err != nil {
-				return "", fmt.Errorf("--stack %q: output %s: %w", stack, stackOutput, err)
+		}
+		if arn != "" {
+			if aliasARN != "" && !strings.HasPrefix(aliasARN, arn+":") {
+				return "", "", fmt.Errorf("--stack %q: output %s %s is not an alias of %s", stack, stackAliasOutput, aliasARN, arn)
 			}
-			return arn, nil
+			return arn, aliasARN, nil
 		}
 	}
-	return "", usagef("--stack %q has no %s output: is it the asgdns application stack (template.yaml)?", stack, stackOutput)
+	return "", "", usagef("--stack %q has no %s output: is it the asgdns application stack (template.yaml)?", stack, stackOutput)
 }
 
 // window describes the time window in words, for the report headers.

@@ -23,8 +23,10 @@ func TestUsageAndExitCodes(t *testing.T) {
 			stderr: "--state-machine-arn and --stack: give one, not both"},
 		{name: "malformed ARN", args: []string{"--state-machine-arn", "arn:aws:states:eu-west-1:111111111111:execution:asgdns:x"},
 			code: ExitUsage, stderr: "--state-machine-arn: \"arn:aws:states:eu-west-1:111111111111:execution:asgdns:x\" is not a state machine ARN"},
-		{name: "version ARN", args: []string{"--state-machine-arn", testStateMachine + ":3"}, code: ExitUsage,
-			stderr: "without a version or alias"},
+		// A version or alias ARN is accepted (listing uses the unqualified
+		// ARN); a qualifier that is neither is not.
+		{name: "qualifier that is neither version nor alias", args: []string{"--state-machine-arn", testStateMachine + ":live:3"}, code: ExitUsage,
+			stderr: "optionally :<alias> or :<version>"},
 		{name: "since after until", args: append(arn, "--since", "1h", "--until", "2h"), code: ExitUsage,
 			stderr: "--since 2026-11-20T11:00:00Z is after --until 2026-11-20T10:00:00Z"},
 		{name: "bad since", args: append(arn, "--since", "yesterday"), code: ExitUsage,
