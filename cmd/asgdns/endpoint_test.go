@@ -75,6 +75,10 @@ func (s *stepFunctions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			map[string]any{"id": 2, "previousEventId": 1, "timestamp": stopped, "type": "FailStateEntered",
 				"stateEnteredEventDetails": map[string]any{"name": "DNS work failed", "input": string(state)}},
 		}})
+	case target == "ListStateMachineAliases":
+		// A state machine deployed before versions: no alias, so a
+		// restart starts on the state machine itself.
+		reply(map[string]any{"stateMachineAliases": []any{}})
 	case target == "StartExecution":
 		s.mu.Lock()
 		s.starts = append(s.starts, in)

@@ -87,7 +87,9 @@ func open(ctx context.Context, env Env, command string, fs *flag.FlagSet, common
 	} else if qualifier != "" && !isVersion(qualifier) {
 		s.startARN = common.stateMachineARN
 	}
-	if s.startARN == "" {
+	// Only a replay starts executions; listing needs no alias (nor the
+	// permission to list them).
+	if s.startARN == "" && command == "replay" {
 		if s.startARN, err = findAlias(ctx, s.clients.SFN, s.stateMachineARN); err != nil {
 			return nil, s.fail(err)
 		}
