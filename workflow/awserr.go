@@ -157,6 +157,15 @@ func ErrorCode(err error) string {
 	return ""
 }
 
+// NoActiveLifecycleAction reports whether err is Auto Scaling saying the
+// lifecycle action is no longer pending — completed already (a replay, a
+// second execution), the hook timed out, or the instance left — to a
+// heartbeat or a completion: "ValidationError: No active Lifecycle Action
+// found with …" (aws-facts §2, §8).
+func NoActiveLifecycleAction(err error) bool {
+	return ErrorCode(err) == "ValidationError" && ErrorMessageContains(err, "No active Lifecycle Action found")
+}
+
 // ErrorMessageContains reports whether the AWS error message inside err
 // contains text. Some conditions have no code of their own (Auto Scaling's
 // "No active Lifecycle Action found" is a ValidationError).

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
-	"os"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -29,22 +26,9 @@ func checkEnv(stdout, stderr io.Writer) check.Env {
 // the application's region). AWS_ENDPOINT_URL is read by the SDK itself,
 // which is all the local stack needs.
 func connectCheck(ctx context.Context, opts check.ConnectOptions) (check.Clients, error) {
-	var lo []func(*config.LoadOptions) error
-	if opts.Profile != "" {
-		lo = append(lo, config.WithSharedConfigProfile(opts.Profile))
-	}
-	if opts.Region != "" {
-		lo = append(lo, config.WithRegion(opts.Region))
-	}
-	if _, set := os.LookupEnv("AWS_MAX_ATTEMPTS"); !set {
-		lo = append(lo, config.WithRetryMaxAttempts(6))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, lo...)
+	cfg, err := loadConfig(ctx, opts.Profile, opts.Region)
 	if err != nil {
 		return check.Clients{}, err
-	}
-	if cfg.Region == "" {
-		return check.Clients{}, errors.New("no AWS Region: set AWS_REGION, a region in the profile, or --region")
 	}
 	return check.Clients{
 		Region:         cfg.Region,

@@ -19,6 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -140,12 +141,22 @@ func awsEnv(stdout, stderr io.Writer) operate.Env {
 // AWS_ENDPOINT_URL_SFN / _CLOUDFORMATION) are read by the SDK itself, which
 // is all the local stack needs.
 func connect(ctx context.Context, opts operate.ConnectOptions) (operate.Clients, error) {
-	var lo []func(*config.LoadOptions) error
-	if opts.Profile != "" {
-		lo = append(lo, config.WithSharedConfigProfile(opts.Profile))
+	cfg, err := loadConfig(ctx, opts.Profile, opts.Region)
+	if err != nil {
+		return operate.Clients{}, err
 	}
-	if opts.Region != "" {
-		lo = append(lo, config.WithRegion(opts.Region))
+	return operate.Clients{SFN: sfn.NewFromConfig(cfg), CloudFormation: cloudformation.NewFromConfig(cfg)}, nil
+}
+
+// loadConfig loads the standard AWS configuration for an operator command:
+// a profile and region if given, and a region required.
+func loadConfig(ctx context.Context, profile, region string) (aws.Config, error) {
+	var lo []func(*config.LoadOptions) error
+	if profile != "" {
+		lo = append(lo, config.WithSharedConfigProfile(profile))
+	}
+	if region != "" {
+		lo = append(lo, config.WithRegion(region))
 	}
 	// A listing of thousands may meet throttling despite the rate limits:
 	// give the SDK's backoff a few more tries than its default three,
@@ -155,12 +166,12 @@ func connect(ctx context.Context, opts operate.ConnectOptions) (operate.Clients,
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, lo...)
 	if err != nil {
-		return operate.Clients{}, err
+		return aws.Config{}, err
 	}
 	if cfg.Region == "" {
-		return operate.Clients{}, errors.New("no AWS Region: set AWS_REGION, a region in the profile, or --region")
+		return aws.Config{}, errors.New("no AWS Region: set AWS_REGION, a region in the profile, or --region")
 	}
-	return operate.Clients{SFN: sfn.NewFromConfig(cfg), CloudFormation: cloudformation.NewFromConfig(cfg)}, nil
+	return cfg, nil
 }
 
 // isTerminal reports whether w is a character device (a terminal), without

@@ -320,23 +320,40 @@ func (s *Service) publishStateMachineVersion(body []byte) (any, error) {
 	}{asl.EventTime{Time: v.created}, v.arn}, nil
 }
 
-func (s *Service) listStateMachineVersions(body []byte) (any, error) {
+// listRequest is what ListStateMachineVersions and ListStateMachineAliases
+// take: the state machine, a page size and the previous page's token.
+type listRequest struct {
+	arn   string
+	size  int
+	token *string
+}
+
+func decodeListRequest(body []byte) (listRequest, error) {
 	var in struct {
 		StateMachineArn *string `json:"stateMachineArn"`
 		MaxResults      int     `json:"maxResults"`
 		NextToken       *string `json:"nextToken"`
 	}
 	if err := decode(body, &in); err != nil {
-		return nil, err
+		return listRequest{}, err
 	}
 	arn, err := required("stateMachineArn", in.StateMachineArn)
 	if err != nil {
-		return nil, err
+		return listRequest{}, err
 	}
 	size, err := pageSize(in.MaxResults)
 	if err != nil {
+		return listRequest{}, err
+	}
+	return listRequest{arn: arn, size: size, token: in.NextToken}, nil
+}
+
+func (s *Service) listStateMachineVersions(body []byte) (any, error) {
+	req, err := decodeListRequest(body)
+	if err != nil {
 		return nil, err
 	}
+	arn, size := req.arn, req.size
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sm, err := s.unqualified(arn)
@@ -349,11 +366,11 @@ func (s *Service) listStateMachineVersions(body []byte) (any, error) {
 	}
 	// Newest first, as the API lists them.
 	from := len(sm.versions) - 1
-	if t, ok, err := readToken(in.NextToken, arn, true); err != nil {
+	if t, ok, err := readToken(req.token, arn, true); err != nil {
 		return nil, err
 	} else if ok {
 		if t.Pos >= len(sm.versions) {
-			return nil, errorf(codeInvalidToken, "Invalid Token: '%s'", *in.NextToken)
+			return nil, errorf(codeInvalidToken, "Invalid Token: '%s'", *req.token)
 		}
 		from = t.Pos
 	}
@@ -519,22 +536,11 @@ func (s *Service) updateStateMachineAlias(body []byte) (any, error) {
 }
 
 func (s *Service) listStateMachineAliases(body []byte) (any, error) {
-	var in struct {
-		StateMachineArn *string `json:"stateMachineArn"`
-		MaxResults      int     `json:"maxResults"`
-		NextToken       *string `json:"nextToken"`
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	arn, err := required("stateMachineArn", in.StateMachineArn)
+	req, err := decodeListRequest(body)
 	if err != nil {
 		return nil, err
 	}
-	size, err := pageSize(in.MaxResults)
-	if err != nil {
-		return nil, err
-	}
+	arn, size := req.arn, req.size
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sm, err := s.unqualified(arn)
@@ -542,11 +548,11 @@ func (s *Service) listStateMachineAliases(body []byte) (any, error) {
 		return nil, err
 	}
 	from := 0
-	if t, ok, err := readToken(in.NextToken, arn, false); err != nil {
+	if t, ok, err := readToken(req.token, arn, false); err != nil {
 		return nil, err
 	} else if ok {
 		if t.Pos > len(sm.aliases) {
-			return nil, errorf(codeInvalidToken, "Invalid Token: '%s'", *in.NextToken)
+			return nil, errorf(codeInvalidToken, "Invalid Token: '%s'", *req.token)
 		}
 		from = t.Pos
 	}

@@ -41,11 +41,6 @@ type Handler struct {
 	Now func() time.Time
 }
 
-// noActiveAction is how Auto Scaling says the lifecycle action is no longer
-// pending: completed already (a replay, a second execution) or timed out.
-// It comes as a ValidationError with no code of its own.
-const noActiveAction = "No active Lifecycle Action found"
-
 // Handle decides the lifecycle action result from the state and completes the
 // lifecycle action, returning the LifecycleResult for $.lifecycle. An event
 // without a lifecycle action token has nothing to complete: no call is made.
@@ -95,7 +90,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (*workflow.Lifecyc
 	ctx, cancel := workflow.WithHeadroom(ctx)
 	defer cancel()
 	if _, err := h.AutoScaling.CompleteLifecycleAction(ctx, in); err != nil {
-		if workflow.ErrorCode(err) == "ValidationError" && workflow.ErrorMessageContains(err, noActiveAction) {
+		if workflow.NoActiveLifecycleAction(err) {
 			if err := h.checkStillThere(ctx, req.State, plan); err != nil {
 				log.WarnContext(ctx, "the launch outlived its instance", slog.Any("error", err))
 				return nil, err

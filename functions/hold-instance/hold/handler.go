@@ -64,10 +64,6 @@ const (
 	HeartbeatGone     = "gone"
 )
 
-// noActiveAction is Auto Scaling's answer once the lifecycle action ended
-// (a ValidationError with no code of its own).
-const noActiveAction = "No active Lifecycle Action found"
-
 // LoadBudget reads ASGDNS_HOLD_BUDGET_SECONDS (default 1800).
 func LoadBudget(env config.Lookup) (time.Duration, error) {
 	v, ok := env(EnvHoldBudget)
@@ -166,7 +162,7 @@ func (h *Handler) heartbeat(ctx context.Context, plan workflow.Plan) (string, er
 	switch {
 	case err == nil:
 		return HeartbeatRecorded, nil
-	case workflow.ErrorCode(err) == "ValidationError" && workflow.ErrorMessageContains(err, noActiveAction):
+	case workflow.NoActiveLifecycleAction(err):
 		return HeartbeatGone, nil
 	}
 	return "", workflow.FromAWS("autoscaling:RecordLifecycleActionHeartbeat "+plan.ASG, err,
