@@ -4,7 +4,7 @@
 # nothing: every target loops over the modules in go.work instead.
 
 FUNCTIONS := describe-instance assume-role send-command wait-for-command complete-lifecycle hold-instance
-MODULES   := workflow $(addprefix functions/,$(FUNCTIONS)) shared-services statemachine asl cmd/asgdns local/lambdahost local/cloud local/stepfunctions local/stack
+MODULES   := workflow functions shared-services statemachine cmd/asgdns local
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # SAM passes ARTIFACTS_DIR (absolute) to each build-<LogicalId> target.
@@ -89,11 +89,11 @@ clean:
 # demo's DNS server) when it can, or says how.
 .PHONY: demo local
 demo: dns-tools
-	go run ./cmd/asgdns local demo
+	go run ./local/cmd/asgdns-local demo
 
 # local: the stack alone, for the AWS CLI and asgdns executions/replay.
 local: dns-tools
-	go run ./cmd/asgdns local serve
+	go run ./local/cmd/asgdns-local serve
 
 .PHONY: dns-tools
 dns-tools:

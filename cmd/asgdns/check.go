@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/asgdns/asgdns/cmd/asgdns/internal/check"
+	"github.com/asgdns/asgdns/cmd/asgdns/operate"
 )
 
 // checkEnv is the environment of `asgdns check` run for real: the
@@ -26,7 +27,7 @@ func checkEnv(stdout, stderr io.Writer) check.Env {
 // the application's region). AWS_ENDPOINT_URL is read by the SDK itself,
 // which is all the local stack needs.
 func connectCheck(ctx context.Context, opts check.ConnectOptions) (check.Clients, error) {
-	cfg, err := loadConfig(ctx, opts.Profile, opts.Region)
+	cfg, err := operate.LoadConfig(ctx, opts.Profile, opts.Region)
 	if err != nil {
 		return check.Clients{}, err
 	}

@@ -25,7 +25,7 @@ func TestCheckIsWired(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("AWS_CONFIG_FILE", "/nonexistent") // a usage error must not need it
 			var stdout, stderr bytes.Buffer
-			code := commands.run(context.Background(), tc.args, &stdout, &stderr)
+			code := commands.Run(context.Background(), tc.args, &stdout, &stderr)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d (stderr %q)", code, tc.code, stderr.String())
 			}

@@ -111,7 +111,7 @@ func TestCommandsReachAWSEndpointURL(t *testing.T) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 	var stdout, stderr bytes.Buffer
-	if code := commands.run(context.Background(), []string{"executions", "--state-machine-arn", endpointMachine}, &stdout, &stderr); code != 0 {
+	if code := commands.Run(context.Background(), []string{"executions", "--state-machine-arn", endpointMachine}, &stdout, &stderr); code != 0 {
 		t.Fatalf("executions: exit %d; stderr: %s", code, stderr.String())
 	}
 	for _, want := range []string{"2026-11-20 08:15:42Z  1m35s", "FAILED", "launch", "i-0a1b2c3d4e5f60718", "web-prod", "error: CommandFailed"} {
@@ -122,7 +122,7 @@ func TestCommandsReachAWSEndpointURL(t *testing.T) {
 
 	stdout.Reset()
 	args := []string{"replay", "--state-machine-arn", endpointMachine, "--yes", "--json"}
-	if code := commands.run(context.Background(), args, &stdout, &stderr); code != 0 {
+	if code := commands.Run(context.Background(), args, &stdout, &stderr); code != 0 {
 		t.Fatalf("replay: exit %d; stderr: %s", code, stderr.String())
 	}
 	var doc struct {
@@ -152,7 +152,7 @@ func TestConnectNeedsARegion(t *testing.T) {
 	t.Setenv("AWS_DEFAULT_REGION", "")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	var stdout, stderr bytes.Buffer
-	code := commands.run(context.Background(), []string{"executions", "--state-machine-arn", endpointMachine}, &stdout, &stderr)
+	code := commands.Run(context.Background(), []string{"executions", "--state-machine-arn", endpointMachine}, &stdout, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "no AWS Region: set AWS_REGION, a region in the profile, or --region") {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}

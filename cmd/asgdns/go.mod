@@ -3,14 +3,9 @@ module github.com/asgdns/asgdns/cmd/asgdns
 go 1.26
 
 require (
-	github.com/asgdns/asgdns/asl v0.0.0
-	github.com/asgdns/asgdns/local/cloud v0.0.0
-	github.com/asgdns/asgdns/local/stack v0.0.0
-	github.com/asgdns/asgdns/statemachine v0.0.0
-	github.com/asgdns/asgdns/workflow v0.0.0
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
-	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
+	github.com/aws/aws-sdk-go-v2/credentials v1.21.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/autoscaling v1.81.0
 	github.com/aws/aws-sdk-go-v2/service/cloudformation v1.83.0
 	github.com/aws/aws-sdk-go-v2/service/ec2 v1.345.0
@@ -23,11 +18,7 @@ require (
 )
 
 require (
-	github.com/asgdns/asgdns/functions/wait-for-command v0.0.0 // indirect
-	github.com/asgdns/asgdns/local/lambdahost v0.0.0 // indirect
-	github.com/asgdns/asgdns/local/stepfunctions v0.0.0 // indirect
-	github.com/asgdns/asgdns/shared-services v0.0.0 // indirect
-	github.com/aws/aws-lambda-go v1.55.1 // indirect
+	github.com/asgdns/asgdns/functions v0.0.0 // indirect
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27 // indirect
 	github.com/aws/aws-sdk-go-v2/feature/ec2/imds v1.20.9 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/configsources v1.5.12 // indirect
@@ -40,27 +31,16 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.5 // indirect
 )
 
-replace (
-	github.com/asgdns/asgdns/asl => ../../asl
-	github.com/asgdns/asgdns/workflow => ../../workflow
+require (
+	github.com/asgdns/asgdns/statemachine v0.0.0
+	github.com/asgdns/asgdns/workflow v0.0.0
 )
 
-// statemachine (RequiredHeartbeatTimeout, for `asgdns check`) and the
-// function modules its go.mod requires.
+// The other modules of this repository (go.work joins them; these
+// make each module build and tidy on its own).
 replace (
-	github.com/asgdns/asgdns/functions/assume-role => ../../functions/assume-role
-	github.com/asgdns/asgdns/functions/complete-lifecycle => ../../functions/complete-lifecycle
-	github.com/asgdns/asgdns/functions/describe-instance => ../../functions/describe-instance
-	github.com/asgdns/asgdns/functions/hold-instance => ../../functions/hold-instance
-	github.com/asgdns/asgdns/functions/send-command => ../../functions/send-command
-	github.com/asgdns/asgdns/functions/wait-for-command => ../../functions/wait-for-command
-	github.com/asgdns/asgdns/statemachine => ../../statemachine
-)
-
-replace (
-	github.com/asgdns/asgdns/local/cloud => ../../local/cloud
-	github.com/asgdns/asgdns/local/lambdahost => ../../local/lambdahost
-	github.com/asgdns/asgdns/local/stack => ../../local/stack
-	github.com/asgdns/asgdns/local/stepfunctions => ../../local/stepfunctions
+	github.com/asgdns/asgdns/functions => ../../functions
 	github.com/asgdns/asgdns/shared-services => ../../shared-services
+	github.com/asgdns/asgdns/statemachine => ../../statemachine
+	github.com/asgdns/asgdns/workflow => ../../workflow
 )

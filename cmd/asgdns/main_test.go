@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"regexp"
 	"strings"
 	"testing"
 )
@@ -31,7 +29,7 @@ func TestDispatch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := commands.run(context.Background(), tc.args, &stdout, &stderr)
+			code := commands.Run(context.Background(), tc.args, &stdout, &stderr)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d", code, tc.code)
 			}
@@ -42,37 +40,5 @@ func TestDispatch(t *testing.T) {
 				t.Errorf("stderr:\n%s\nwant it to contain %q", stderr.String(), tc.stderr)
 			}
 		})
-	}
-}
-
-func TestRegisterAddsACommand(t *testing.T) {
-	cmds := append(table(nil), commands...) // as another file's init would extend commands
-	cmds.register("example", "an example command", func(_ context.Context, args []string, stdout, _ io.Writer) int {
-		io.WriteString(stdout, "example "+strings.Join(args, " "))
-		return 0
-	})
-	var stdout bytes.Buffer
-	if code := cmds.run(context.Background(), []string{"example", "up"}, &stdout, io.Discard); code != 0 || stdout.String() != "example up" {
-		t.Errorf("exit %d, stdout %q", code, stdout.String())
-	}
-	stdout.Reset()
-	cmds.run(context.Background(), []string{"help"}, &stdout, io.Discard)
-	if !regexp.MustCompile(`(?m)^  example +an example command$`).MatchString(stdout.String()) {
-		t.Errorf("help does not list the new command:\n%s", stdout.String())
-	}
-	defer func() {
-		if recover() == nil {
-			t.Error("registering a name twice did not panic")
-		}
-	}()
-	cmds.register("replay", "again", nil)
-}
-
-func TestLocalUsage(t *testing.T) {
-	for _, args := range [][]string{{"local"}, {"local", "up"}, {"local", "demo", "--repo", "/nonexistent"}} {
-		var stderr bytes.Buffer
-		if code := commands.run(context.Background(), args, io.Discard, &stderr); code != 2 || stderr.Len() == 0 {
-			t.Errorf("%v: exit %d, stderr %q; want 2 and a message", args, code, stderr.String())
-		}
 	}
 }

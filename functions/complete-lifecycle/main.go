@@ -13,10 +13,11 @@ import (
 	"github.com/asgdns/asgdns/functions/complete-lifecycle/complete"
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
+	"github.com/asgdns/asgdns/workflow/lambdamain"
 )
 
 func main() {
-	workflow.Start(func(cfg aws.Config, log *slog.Logger) (workflow.Step[*workflow.LifecycleResult], error) {
+	lambdamain.Start(func(cfg aws.Config, log *slog.Logger) (lambdamain.Handler[*workflow.LifecycleResult], error) {
 		onFailure, err := config.LoadOnFailure(os.LookupEnv)
 		if err != nil {
 			return nil, err

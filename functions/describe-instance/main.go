@@ -14,10 +14,11 @@ import (
 	"github.com/asgdns/asgdns/functions/describe-instance/describe"
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
+	"github.com/asgdns/asgdns/workflow/lambdamain"
 )
 
 func main() {
-	workflow.Start(func(cfg aws.Config, log *slog.Logger) (workflow.Step[*workflow.InstanceResult], error) {
+	lambdamain.Start(func(cfg aws.Config, log *slog.Logger) (lambdamain.Handler[*workflow.InstanceResult], error) {
 		defaults, err := config.Load(os.LookupEnv)
 		if err != nil {
 			return nil, err

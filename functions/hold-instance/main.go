@@ -16,10 +16,11 @@ import (
 	"github.com/asgdns/asgdns/functions/hold-instance/hold"
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
+	"github.com/asgdns/asgdns/workflow/lambdamain"
 )
 
 func main() {
-	workflow.Start(func(cfg aws.Config, log *slog.Logger) (workflow.Step[*workflow.HoldResult], error) {
+	lambdamain.Start(func(cfg aws.Config, log *slog.Logger) (lambdamain.Handler[*workflow.HoldResult], error) {
 		hooks, err := config.LoadHookNames(os.LookupEnv)
 		if err != nil {
 			return nil, err

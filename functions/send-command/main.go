@@ -16,10 +16,11 @@ import (
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
 	"github.com/asgdns/asgdns/workflow/crossaccount"
+	"github.com/asgdns/asgdns/workflow/lambdamain"
 )
 
 func main() {
-	workflow.Start(func(cfg aws.Config, log *slog.Logger) (workflow.Step[*workflow.CommandResult], error) {
+	lambdamain.Start(func(cfg aws.Config, log *slog.Logger) (lambdamain.Handler[*workflow.CommandResult], error) {
 		session, err := config.LoadSession(os.LookupEnv)
 		if err != nil {
 			return nil, err

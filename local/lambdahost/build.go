@@ -124,12 +124,14 @@ func (h *Host) buildLog(format string, args ...any) {
 }
 
 // sourceKey hashes what a bootstrap is built from: the toolchain, target and
-// flags, the workspace files, and the sources under dirs (relative to root).
+// flags, the workspace and functions module files, and the sources under dirs (relative to root).
 func sourceKey(root string, dirs []string, goVersion string) (string, error) {
 	sum := sha256.New()
 	fmt.Fprintf(sum, "lambdahost build 1\n%s %s/%s CGO_ENABLED=0 %q\n", goVersion, runtime.GOOS, runtime.GOARCH, buildFlags)
 	files := []string{}
-	for _, f := range []string{"go.work", "go.work.sum"} {
+	// The functions share one module: its go.mod and go.sum sit above the
+	// function's folder.
+	for _, f := range []string{"go.work", "go.work.sum", "functions/go.mod", "functions/go.sum"} {
 		if fileExists(filepath.Join(root, f)) {
 			files = append(files, f)
 		}

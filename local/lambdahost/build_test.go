@@ -10,11 +10,23 @@ import (
 	"time"
 )
 
-// copyRepo copies what DescribeInstance is built from (its folder and
-// workflow/, sources only) into a new workspace, so a test can change it.
+// copyRepo copies what DescribeInstance is built from (its folder, the
+// functions module's files and workflow/, sources only) into a new workspace, so a test can change it.
 func copyRepo(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
+	for _, f := range []string{"functions/go.mod", "functions/go.sum"} {
+		data, err := os.ReadFile(filepath.Join(repoRoot, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(dst, "functions"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, dir := range []string{"functions/" + describeDir, "workflow"} {
 		err := filepath.WalkDir(filepath.Join(repoRoot, dir), func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
@@ -38,7 +50,7 @@ func copyRepo(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	work := "go 1.26\n\nuse (\n\t./functions/" + describeDir + "\n\t./workflow\n)\n"
+	work := "go 1.26\n\nuse (\n\t./functions\n\t./workflow\n)\n"
 	if err := os.WriteFile(filepath.Join(dst, "go.work"), []byte(work), 0o644); err != nil {
 		t.Fatal(err)
 	}

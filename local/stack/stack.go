@@ -24,7 +24,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asgdns/asgdns/asl"
+	"github.com/asgdns/asgdns/local/asl"
 	"github.com/asgdns/asgdns/local/cloud"
 	"github.com/asgdns/asgdns/local/cloud/bind"
 	"github.com/asgdns/asgdns/local/lambdahost"

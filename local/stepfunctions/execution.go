@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/asgdns/asgdns/asl"
+	"github.com/asgdns/asgdns/local/asl"
 )
 
 // execution is the service's record of an execution: what the API reports

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asgdns/asgdns/asl"
+	"github.com/asgdns/asgdns/local/asl"
 )
 
 // The AWS JSON 1.0 protocol as Step Functions speaks it (botocore's

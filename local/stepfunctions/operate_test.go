@@ -87,7 +87,7 @@ func launchEvent(t testing.TB, instanceID string) string {
 	return string(out)
 }
 
-// The documents the commands print (cmd/asgdns/internal/operate), as far
+// The documents the commands print (cmd/asgdns/operate), as far
 // as these tests read them.
 type executionsDoc struct {
 	Count      int `json:"count"`

@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/asgdns/asgdns/asl"
+	"github.com/asgdns/asgdns/local/asl"
 )
 
 // The operations. Request and response members are named as in the API

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asgdns/asgdns/asl"
+	"github.com/asgdns/asgdns/local/asl"
 )
 
 // Every reason the API reference gives for NOT_REDRIVABLE (Standard

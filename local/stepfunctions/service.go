@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/asgdns/asgdns/asl"
+	"github.com/asgdns/asgdns/local/asl"
 )
 
 // Options configures a Service.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asgdns/asgdns/asl"
+	"github.com/asgdns/asgdns/local/asl"
 )
 
 // Versions and aliases, as Step Functions has them (developer guide,

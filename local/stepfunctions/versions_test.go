@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/asgdns/asgdns/asl"
+	"github.com/asgdns/asgdns/local/asl"
 )
 
 // definitionV2 is a second deployment of the test machine: no Task, a

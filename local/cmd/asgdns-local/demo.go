@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/asgdns/asgdns/cmd/asgdns/internal/operate"
+	"github.com/asgdns/asgdns/cmd/asgdns/operate"
 	"github.com/asgdns/asgdns/local/stack"
 	"github.com/asgdns/asgdns/workflow"
 )
@@ -59,7 +59,7 @@ func runDemo(ctx context.Context, root string, verbose bool, stdout, stderr io.W
 	s, err := stack.Start(ctx, stack.Options{RepoRoot: root, ASGNames: []string{demoASG}, HoldBudget: demoHoldBudget,
 		Log: logs, FunctionLogs: logs})
 	if err != nil {
-		fmt.Fprintf(stderr, "asgdns local demo: %v\n", err)
+		fmt.Fprintf(stderr, "asgdns-local demo: %v\n", err)
 		return operate.ExitFailed
 	}
 	defer s.Close()
@@ -261,7 +261,7 @@ func (d *demo) replay(ctx context.Context) error {
 	}
 	t := time.Now()
 	var plan strings.Builder
-	code := operate.Replay(ctx, awsEnv(&plan, io.Discard), []string{"--state-machine-arn", d.s.StateMachineARN, "--status", "FAILED", "--yes"})
+	code := operate.Replay(ctx, operate.AWSEnv(&plan, io.Discard), []string{"--state-machine-arn", d.s.StateMachineARN, "--status", "FAILED", "--yes"})
 	for _, line := range strings.Split(strings.TrimSpace(plan.String()), "\n") {
 		d.say("   | %s", line)
 	}

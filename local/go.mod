@@ -1,12 +1,13 @@
-module github.com/asgdns/asgdns/local/stack
+module github.com/asgdns/asgdns/local
 
 go 1.26
 
 require (
-	github.com/asgdns/asgdns/asl v0.0.0
-	github.com/asgdns/asgdns/local/cloud v0.0.0
-	github.com/asgdns/asgdns/local/lambdahost v0.0.0
-	github.com/asgdns/asgdns/local/stepfunctions v0.0.0
+	github.com/asgdns/asgdns/cmd/asgdns v0.0.0
+	github.com/asgdns/asgdns/functions v0.0.0
+	github.com/asgdns/asgdns/shared-services v0.0.0
+	github.com/asgdns/asgdns/statemachine v0.0.0
+	github.com/asgdns/asgdns/workflow v0.0.0
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
 	github.com/aws/aws-sdk-go-v2/service/autoscaling v1.81.0
@@ -22,20 +23,26 @@ require (
 )
 
 require (
-	github.com/asgdns/asgdns/shared-services v0.0.0-00010101000000-000000000000 // indirect
+	github.com/aws/aws-lambda-go v1.55.1 // indirect
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27 // indirect
+	github.com/aws/aws-sdk-go-v2/config v1.33.18 // indirect
+	github.com/aws/aws-sdk-go-v2/feature/ec2/imds v1.20.9 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/configsources v1.5.12 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/endpoints/v2 v2.8.12 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/v4a v1.5.12 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/accept-encoding v1.13.25 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/presigned-url v1.14.12 // indirect
+	github.com/aws/aws-sdk-go-v2/service/signin v1.13.1 // indirect
+	github.com/aws/aws-sdk-go-v2/service/sso v1.39.5 // indirect
+	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.5 // indirect
 )
 
+// The other modules of this repository (go.work joins them; these
+// make each module build and tidy on its own).
 replace (
-	github.com/asgdns/asgdns/asl => ../../asl
-	github.com/asgdns/asgdns/local/cloud => ../cloud
-	github.com/asgdns/asgdns/local/lambdahost => ../lambdahost
-	github.com/asgdns/asgdns/local/stepfunctions => ../stepfunctions
-	github.com/asgdns/asgdns/shared-services => ../../shared-services
-	github.com/asgdns/asgdns/workflow => ../../workflow
+	github.com/asgdns/asgdns/cmd/asgdns => ../cmd/asgdns
+	github.com/asgdns/asgdns/functions => ../functions
+	github.com/asgdns/asgdns/shared-services => ../shared-services
+	github.com/asgdns/asgdns/statemachine => ../statemachine
+	github.com/asgdns/asgdns/workflow => ../workflow
 )

@@ -1,4 +1,4 @@
-package statemachine
+package scenario
 
 import (
 	"context"
@@ -11,7 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/asgdns/asgdns/asl"
+	"github.com/asgdns/asgdns/local/asl"
+	"github.com/asgdns/asgdns/statemachine"
 	"github.com/asgdns/asgdns/workflow"
 )
 
@@ -472,7 +473,10 @@ func mustJSON(t *testing.T, v any) []byte {
 // takes exactly the path it takes without the fault, one retry (one billed
 // transition) longer.
 func TestEveryRetrierIsExercised(t *testing.T) {
-	d := load(t)
+	d, err := statemachine.Deployed()
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Each Task on a path that reaches it, and the function behind it.
 	paths := map[string]struct {
 		function string

@@ -1,4 +1,4 @@
-package statemachine
+package scenario
 
 import (
 	"runtime"
@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/asgdns/asgdns/asl"
+	"github.com/asgdns/asgdns/local/asl"
 )
 
 // BenchmarkLaunch runs the real definition for a happy launch, with the

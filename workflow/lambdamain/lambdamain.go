@@ -1,11 +1,14 @@
-package workflow
+// Package lambdamain runs an asgdns step as a Lambda function: the SDK
+// configuration every function uses, and the adapter from a step's handler
+// to aws-lambda-go. Only the functions' main packages import it, so the data
+// contract (package workflow) stays free of the Lambda runtime.
+package lambdamain
 
 import (
 	"context"
 	"encoding/json"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -45,45 +48,14 @@ func AWSConfig(ctx context.Context) (aws.Config, error) {
 // inside the function's timeout.
 const SDKAttempts = 3
 
-// Headroom is kept back from the Lambda deadline so a slow AWS call ends as a
-// routed Unavailable error rather than the runtime killing the function
-// (which Step Functions would see as an opaque timeout).
-const Headroom = 500 * time.Millisecond
-
-// WithHeadroom returns ctx with its deadline moved Headroom earlier.
-func WithHeadroom(ctx context.Context) (context.Context, context.CancelFunc) {
-	if d, ok := ctx.Deadline(); ok {
-		return context.WithDeadline(ctx, d.Add(-Headroom))
-	}
-	return context.WithCancel(ctx)
-}
-
-// LogAttrs are the attributes every log line of an execution carries: the
-// execution, and the instance and ASG from $.instance or, before
-// DescribeInstance has run, from the event.
-func (r Request) LogAttrs() []any {
-	id, asg := "", ""
-	if inst := r.State.Instance; inst != nil {
-		id, asg = inst.InstanceID, inst.ASG
-	} else {
-		var d struct {
-			ID  string `json:"EC2InstanceId"`
-			ASG string `json:"AutoScalingGroupName"`
-		}
-		_ = json.Unmarshal(r.State.Detail, &d) // best effort: only for logs
-		id, asg = d.ID, d.ASG
-	}
-	return []any{slog.String("execution", r.Execution), slog.String("instanceId", id), slog.String("asg", asg)}
-}
-
-// Step adapts a step's handler to aws-lambda-go's lambda.Handler, so the
+// Handler adapts a step's handler to aws-lambda-go's lambda.Handler, so the
 // handler receives the raw payload: a malformed one becomes InvalidEvent
 // instead of the runtime's own unmarshal error, which no Catch would name.
 // Errors pass through unwrapped, keeping their type name.
-type Step[T any] func(ctx context.Context, payload []byte) (T, error)
+type Handler[T any] func(ctx context.Context, payload []byte) (T, error)
 
 // Invoke implements lambda.Handler.
-func (s Step[T]) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+func (s Handler[T]) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	out, err := s(ctx, payload)
 	if err != nil {
 		return nil, err
@@ -96,17 +68,17 @@ func (s Step[T]) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // and builds its handler (no network I/O either way); if that fails the
 // function logs why and exits, which Lambda reports as an init error
 // (Runtime.ExitError) with the log line naming what to fix.
-func Start[T any](setup func(cfg aws.Config, log *slog.Logger) (Step[T], error)) {
+func Start[T any](setup func(cfg aws.Config, log *slog.Logger) (Handler[T], error)) {
 	log := lambdacontext.NewLogger()
 	cfg, err := AWSConfig(context.Background())
 	if err != nil {
 		log.Error("AWS configuration", slog.Any("error", err))
 		os.Exit(1)
 	}
-	step, err := setup(cfg, log)
+	handler, err := setup(cfg, log)
 	if err != nil {
 		log.Error("invalid configuration", slog.Any("error", err))
 		os.Exit(1)
 	}
-	lambda.Start(step)
+	lambda.Start(handler)
 }

@@ -34,11 +34,11 @@ func fixture(name string) string { return filepath.Join(fixtures, name) }
 func asgdns(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = commands.run(context.Background(), args, &out, &errOut)
+	code = commands.Run(context.Background(), args, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
-// runDoc is the document `asgdns sfn run` prints.
+// runDoc is the document `asgdns-local sfn run` prints.
 type runDoc struct {
 	Status      string            `json:"status"`
 	Output      json.RawMessage   `json:"output"`
@@ -50,7 +50,7 @@ type runDoc struct {
 	history []types.HistoryEvent // Events as the SDK decodes them
 }
 
-// sfnRunOK runs `asgdns sfn run args…`, expects exit 0 and one JSON object
+// sfnRunOK runs `asgdns-local sfn run args…`, expects exit 0 and one JSON object
 // with every key, and decodes its events with the real SDK.
 func sfnRunOK(t *testing.T, args ...string) (runDoc, string) {
 	t.Helper()
@@ -595,7 +595,7 @@ func TestSFNRunUsageErrors(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		{"no definition", nil, "asgdns sfn run: --definition FILE is required"},
+		{"no definition", nil, "asgdns-local sfn run: --definition FILE is required"},
 		{"unknown flag", []string{"--definition", pass, "--fast"}, "flag provided but not defined: -fast"},
 		{"an argument", []string{"--definition", pass, "extra"}, `unexpected argument "extra" (flags only)`},
 		{"mock config without a test case", []string{"--definition", pass, "--mock-config", "m.json", "--state-machine", "M"},
@@ -692,10 +692,10 @@ func TestSFNDispatch(t *testing.T) {
 		stderr string
 	}{
 		{"listed in help", []string{"help"}, 0, "  sfn         `sfn run`: run a state machine definition here", ""},
-		{"help sfn", []string{"help", "sfn"}, 0, "", "Usage: asgdns sfn run --definition FILE"},
+		{"help sfn", []string{"help", "sfn"}, 0, "", "Usage: asgdns-local sfn run --definition FILE"},
 		{"sfn run -h", []string{"sfn", "run", "-h"}, 0, "", "-mock-config FILE"},
-		{"sfn alone", []string{"sfn"}, 2, "", "Usage: asgdns sfn run --definition FILE [flags]"},
-		{"sfn unknown", []string{"sfn", "start"}, 2, "", `asgdns sfn: unknown command "start" (want: run)`},
+		{"sfn alone", []string{"sfn"}, 2, "", "Usage: asgdns-local sfn run --definition FILE [flags]"},
+		{"sfn unknown", []string{"sfn", "start"}, 2, "", `asgdns-local sfn: unknown command "start" (want: run)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := asgdns(t, tc.args...)

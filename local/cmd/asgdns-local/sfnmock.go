@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/asgdns/asgdns/asl"
+	"github.com/asgdns/asgdns/local/asl"
 )
 
 // The Step Functions Local mock configuration (developer guide,
@@ -384,7 +384,7 @@ func (m *taskMocks) resources() asl.Resources {
 func (m *taskMocks) handle(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
 	info, ok := asl.TaskInfoFrom(ctx)
 	if !ok {
-		return nil, errors.New("asgdns sfn run: a task without asl.TaskInfo")
+		return nil, errors.New("asgdns-local sfn run: a task without asl.TaskInfo")
 	}
 	task := m.tasks[info.StateName]
 	response, mocked := m.testCase[info.StateName]

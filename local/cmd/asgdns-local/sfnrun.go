@@ -14,11 +14,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asgdns/asgdns/asl"
-	"github.com/asgdns/asgdns/cmd/asgdns/internal/operate"
+	"github.com/asgdns/asgdns/cmd/asgdns/cli"
+	"github.com/asgdns/asgdns/cmd/asgdns/operate"
+	"github.com/asgdns/asgdns/local/asl"
 )
 
-// `asgdns sfn run` runs any state machine definition with the asl engine on
+// `asgdns-local sfn run` runs any state machine definition with the asl engine on
 // this machine: on virtual time, so hours of Waits and retry backoff take
 // milliseconds, and with a fixed seed and start time, so two runs print the
 // same document. Task states are answered by a Step Functions Local mock
@@ -27,12 +28,8 @@ import (
 
 const sfnSummary = "`sfn run`: run a state machine definition here, on virtual time, with Step Functions Local mock files"
 
-func init() {
-	commands.register("sfn", sfnSummary, sfnCommand(os.Stdin))
-}
-
-// sfnCommand is `asgdns sfn`; stdin is what `--input -` reads.
-func sfnCommand(stdin io.Reader) runFunc {
+// sfnCommand is `asgdns-local sfn`; stdin is what `--input -` reads.
+func sfnCommand(stdin io.Reader) cli.RunFunc {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		switch {
 		case len(args) > 0 && args[0] == "run":
@@ -40,9 +37,9 @@ func sfnCommand(stdin io.Reader) runFunc {
 		case len(args) > 0 && slices.Contains([]string{"-h", "-help", "--help", "help"}, args[0]):
 			return sfnRun(ctx, []string{"-h"}, stdin, stdout, stderr) // run is the only one
 		case len(args) == 0:
-			fmt.Fprint(stderr, "Usage: asgdns sfn run --definition FILE [flags]\n\nRun 'asgdns sfn run -h' for its flags.\n")
+			fmt.Fprint(stderr, "Usage: asgdns-local sfn run --definition FILE [flags]\n\nRun 'asgdns-local sfn run -h' for its flags.\n")
 		default:
-			fmt.Fprintf(stderr, "asgdns sfn: unknown command %q (want: run)\n", args[0])
+			fmt.Fprintf(stderr, "asgdns-local sfn: unknown command %q (want: run)\n", args[0])
 		}
 		return operate.ExitUsage
 	}
@@ -60,7 +57,7 @@ const (
 	sfnRunMachineARN = "arn:aws:states:us-east-1:123456789012:stateMachine:"
 )
 
-// runFlags are the flags of `asgdns sfn run`.
+// runFlags are the flags of `asgdns-local sfn run`.
 type runFlags struct {
 	definition   string
 	input        string
@@ -90,7 +87,7 @@ func (s *substitutions) Set(v string) error {
 	return nil
 }
 
-// runDocument is what `asgdns sfn run` prints: every key is always
+// runDocument is what `asgdns-local sfn run` prints: every key is always
 // present, null when there is no value.
 type runDocument struct {
 	Status      asl.Status         `json:"status"`
@@ -102,7 +99,7 @@ type runDocument struct {
 }
 
 func sfnRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("asgdns sfn run", flag.ContinueOnError)
+	fs := flag.NewFlagSet("asgdns-local sfn run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f runFlags
 	fs.StringVar(&f.definition, "definition", "", "the state machine definition `FILE` (Amazon States Language, JSON); required")
@@ -112,7 +109,7 @@ func sfnRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.StringVar(&f.testCase, "test-case", "", "the `NAME` of the test case, in that state machine's TestCases")
 	fs.Var(&f.subs, "substitution", "fill ${Key} in the definition, as DefinitionSubstitutions do: `Key=Value`; repeatable")
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: asgdns sfn run --definition FILE [--input FILE|-] [--substitution Key=Value ...]
+		fmt.Fprint(fs.Output(), `Usage: asgdns-local sfn run --definition FILE [--input FILE|-] [--substitution Key=Value ...]
                       [--mock-config FILE --state-machine NAME --test-case NAME]
 
 Runs the definition with the asgdns States Language engine on virtual time
@@ -140,7 +137,7 @@ Flags:
 		return operate.ExitUsage // flag printed the problem and the usage
 	}
 	fail := func(err error) int {
-		fmt.Fprintf(stderr, "asgdns sfn run: %v\n", err)
+		fmt.Fprintf(stderr, "asgdns-local sfn run: %v\n", err)
 		return operate.ExitUsage
 	}
 	if err := f.validate(fs.Args()); err != nil {
@@ -151,7 +148,7 @@ Flags:
 		return fail(err)
 	}
 	for _, w := range setup.mocks.warnings() {
-		fmt.Fprintf(stderr, "asgdns sfn run: warning: %s\n", w)
+		fmt.Fprintf(stderr, "asgdns-local sfn run: warning: %s\n", w)
 	}
 
 	eng := asl.NewEngine(asl.Options{
@@ -165,7 +162,7 @@ Flags:
 	}
 	history := x.History()
 	for _, n := range setup.mocks.notes(history) {
-		fmt.Fprintf(stderr, "asgdns sfn run: note: %s\n", n)
+		fmt.Fprintf(stderr, "asgdns-local sfn run: note: %s\n", n)
 	}
 	doc := runDocument{Status: res.Status, Transitions: res.Transitions, Events: history}
 	if res.Status == asl.StatusSucceeded {
@@ -181,7 +178,7 @@ Flags:
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false) // inputs and outputs are read by people and jq, not browsers
 	if err := enc.Encode(doc); err != nil {
-		fmt.Fprintf(stderr, "asgdns sfn run: writing the result: %v\n", err)
+		fmt.Fprintf(stderr, "asgdns-local sfn run: writing the result: %v\n", err)
 		return operate.ExitFailed
 	}
 	return operate.ExitOK

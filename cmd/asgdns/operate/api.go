@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/asgdns/asgdns/cmd/asgdns/cli"
 )
 
 // SFN is the part of the Step Functions API the commands use. Only
@@ -68,7 +70,7 @@ type Env struct {
 
 // Exit codes.
 const (
-	ExitOK     = 0 // done, including a dry run
-	ExitFailed = 1 // some replays (or AWS calls) failed
-	ExitUsage  = 2 // bad usage: nothing was called
+	ExitOK     = cli.ExitOK     // done, including a dry run
+	ExitFailed = cli.ExitFailed // some replays (or AWS calls) failed
+	ExitUsage  = cli.ExitUsage  // bad usage: nothing was called
 )

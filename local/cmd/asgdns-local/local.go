@@ -13,23 +13,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asgdns/asgdns/cmd/asgdns/internal/operate"
+	"github.com/asgdns/asgdns/cmd/asgdns/operate"
 	"github.com/asgdns/asgdns/local/cloud"
 	"github.com/asgdns/asgdns/local/cloud/bind"
 	"github.com/asgdns/asgdns/local/stack"
 )
 
-func init() {
-	commands.register("local", "`local serve` runs the whole workflow on this machine; `local demo` shows it working", localCommand)
-}
-
 func localCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "serve" && args[0] != "demo") {
-		fmt.Fprint(stderr, `Usage: asgdns local serve [--addr 127.0.0.1:4566] [--asg web-demo,...] [--accounts 111111111111,...]
+		fmt.Fprint(stderr, `Usage: asgdns-local serve [--addr 127.0.0.1:4566] [--asg web-demo,...] [--accounts 111111111111,...]
                           [--stack-name asgdns] [--trust-by-organization] [--repo DIR]
                           [--throttle service:Operation=RATE/BURST ...] [--dc-workers 5]
                           [--command-duration 500ms]
-       asgdns local demo  [--repo DIR] [--verbose]
+       asgdns-local demo  [--repo DIR] [--verbose]
 
 serve starts the local stack (AWS endpoint, real function binaries, the real
 state machine, BIND) and prints the environment a client needs; Ctrl-C stops it.
@@ -44,7 +40,7 @@ failed execution, and checks every step with real DNS queries.
 `)
 		return operate.ExitUsage
 	}
-	fs := flag.NewFlagSet("asgdns local "+args[0], flag.ContinueOnError)
+	fs := flag.NewFlagSet("asgdns-local "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	repo := fs.String("repo", "", "the asgdns repository (default: found from the working directory)")
 	addr := fs.String("addr", "127.0.0.1:4566", "listen address (serve)")
@@ -72,20 +68,20 @@ failed execution, and checks every step with real DNS queries.
 		return operate.ExitUsage
 	}
 	if *dcWorkers < 0 {
-		fmt.Fprintf(stderr, "asgdns local: --dc-workers %d: the DC runs at least one command at a time; give 1 or more (or 0 for the agent's default, 5)\n", *dcWorkers)
+		fmt.Fprintf(stderr, "asgdns-local: --dc-workers %d: the DC runs at least one command at a time; give 1 or more (or 0 for the agent's default, 5)\n", *dcWorkers)
 		return operate.ExitUsage
 	}
 	if *commandDuration < 0 {
-		fmt.Fprintf(stderr, "asgdns local: --command-duration %s: a duration cannot be negative; give e.g. 500ms, or 0 for none\n", *commandDuration)
+		fmt.Fprintf(stderr, "asgdns-local: --command-duration %s: a duration cannot be negative; give e.g. 500ms, or 0 for none\n", *commandDuration)
 		return operate.ExitUsage
 	}
 	root, err := repoRoot(*repo)
 	if err != nil {
-		fmt.Fprintf(stderr, "asgdns local: --repo: %v\n", err)
+		fmt.Fprintf(stderr, "asgdns-local: --repo: %v\n", err)
 		return operate.ExitUsage
 	}
 	if err := bind.Require(); err != nil {
-		fmt.Fprintf(stderr, "asgdns local: %v\n", err)
+		fmt.Fprintf(stderr, "asgdns-local: %v\n", err)
 		return operate.ExitFailed
 	}
 	if args[0] == "demo" {
@@ -95,11 +91,11 @@ failed execution, and checks every step with real DNS queries.
 		Accounts: strings.Split(*accounts, ","), StackName: *stackName, TrustByOrganization: *byOrg,
 		Throttle: throttle, AgentWorkers: *dcWorkers, CommandDuration: *commandDuration, Log: stderr, FunctionLogs: stderr})
 	if err != nil {
-		fmt.Fprintf(stderr, "asgdns local: %v\n", err)
+		fmt.Fprintf(stderr, "asgdns-local: %v\n", err)
 		return operate.ExitFailed
 	}
 	defer s.Close()
-	fmt.Fprintf(stdout, "asgdns local stack on %s (DNS: 127.0.0.1:%d, zone %s). For clients:\n\n", s.URL, s.DNS.Port(), stack.Zone)
+	fmt.Fprintf(stdout, "asgdns-local stack on %s (DNS: 127.0.0.1:%d, zone %s). For clients:\n\n", s.URL, s.DNS.Port(), stack.Zone)
 	for _, kv := range s.OperatorEnv() {
 		fmt.Fprintf(stdout, "  export %s\n", kv)
 	}

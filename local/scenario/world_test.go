@@ -1,4 +1,4 @@
-package statemachine
+package scenario
 
 import (
 	"context"
@@ -25,16 +25,17 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/asgdns/asgdns/asl"
 	"github.com/asgdns/asgdns/functions/assume-role/assume"
 	"github.com/asgdns/asgdns/functions/complete-lifecycle/complete"
 	"github.com/asgdns/asgdns/functions/describe-instance/describe"
 	"github.com/asgdns/asgdns/functions/hold-instance/hold"
 	"github.com/asgdns/asgdns/functions/send-command/send"
 	"github.com/asgdns/asgdns/functions/wait-for-command/wait"
+	"github.com/asgdns/asgdns/local/asl"
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
 	"github.com/asgdns/asgdns/workflow/crossaccount"
+	"github.com/asgdns/asgdns/workflow/lambdamain"
 )
 
 // world is AWS as the five real handlers see it in the scenario tests: one
@@ -294,7 +295,7 @@ func (e lambdaError) ErrorName() string {
 
 // step adapts a handler to the engine the way the Lambda runtime would run
 // it: the raw payload in, JSON out, errors by type name.
-func step[T any](s workflow.Step[T]) asl.Handler {
+func step[T any](s lambdamain.Handler[T]) asl.Handler {
 	return func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
 		out, err := s.Invoke(ctx, in)
 		if err != nil {
@@ -392,7 +393,7 @@ func newRig(t testing.TB, w *world, env map[string]string) *rig {
 		}
 		subs[id+"Arn"] = functionARN(id)
 	}
-	source, err := os.ReadFile("asgdns.asl.json")
+	source, err := os.ReadFile("../../statemachine/asgdns.asl.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +407,7 @@ func newRig(t testing.TB, w *world, env map[string]string) *rig {
 
 func fixture(t testing.TB, name string) json.RawMessage {
 	t.Helper()
-	data, err := os.ReadFile("../workflow/testdata/events/" + name + ".json")
+	data, err := os.ReadFile("../../workflow/testdata/events/" + name + ".json")
 	if err != nil {
 		t.Fatal(err)
 	}

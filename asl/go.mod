@@ -1,3 +1,0 @@
-module github.com/asgdns/asgdns/asl
-
-go 1.26

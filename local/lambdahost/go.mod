@@ -1,3 +1,0 @@
-module github.com/asgdns/asgdns/local/lambdahost
-
-go 1.26
