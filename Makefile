@@ -4,7 +4,13 @@
 # nothing: every target loops over the modules in go.work instead.
 
 FUNCTIONS := describe-instance assume-role send-command wait-for-command complete-lifecycle hold-instance
-MODULES   := workflow functions shared-services statemachine cmd/asgdns local
+# The product (what deploys, what operators run) and the rig (what runs it
+# all on one machine). The product's tests need only Go; the rig's need BIND,
+# a JRE and the AWS CLI as real peers.
+PRODUCT   := workflow functions shared-services statemachine cmd/asgdns
+RIG       := local
+MODULES   := $(PRODUCT) $(RIG)
+ERRCHECK  := github.com/kisielk/errcheck@v1.30.0
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # SAM passes ARTIFACTS_DIR (absolute) to each build-<LogicalId> target.
@@ -26,13 +32,14 @@ define lambda
 	cd functions/$(1) && $(LAMBDA_ENV) go build $(LAMBDA_FLAGS) -o $(2)/bootstrap .
 endef
 
-.PHONY: help build test cover lint bench fuzz sizes clean \
+.PHONY: help build test test-fast cover lint bench fuzz sizes clean \
 	build-DescribeInstanceFunction build-AssumeRoleFunction build-SendCommandFunction \
 	build-WaitForCommandFunction build-CompleteLifecycleFunction build-HoldInstanceFunction
 
 help:
-	@echo "make test    - unit tests (race detector) in every module"
-	@echo "make lint    - gofmt, go vet, staticcheck, go mod tidy diff"
+	@echo "make test    - every test (race detector), product and rig; installs BIND, a JRE and the AWS CLI when it can"
+	@echo "make test-fast - the product's tests alone: Go is all they need"
+	@echo "make lint    - gofmt, go vet, staticcheck, errcheck, go mod tidy diff"
 	@echo "make build   - linux/arm64 bootstrap for every function into build/<function>/"
 	@echo "make sizes   - build, then print each bootstrap's size (target <= 10 MiB)"
 	@echo "make cover   - coverage per module"
@@ -65,15 +72,19 @@ sizes: build
 		[ $$bytes -le 10485760 ] || { echo "$$f: bootstrap exceeds 10 MiB"; exit 1; }; \
 	done
 
-test:
+test: test-tools
 	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && go test -race -count=1 ./...); done
+
+test-fast:
+	@set -e; for m in $(PRODUCT); do echo "== $$m"; (cd $$m && go test -race -count=1 ./...); done
 
 cover:
 	@set -e; for m in $(MODULES); do (cd $$m && go test -count=1 -cover ./... | sed "s|^|$$m: |"); done
 
 lint:
 	@set -e; out=$$(gofmt -l $(MODULES)); [ -z "$$out" ] || { echo "gofmt would change:"; echo "$$out"; exit 1; }
-	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && go vet ./... && go mod tidy -diff && go run $(STATICCHECK) ./...); done
+	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && go vet ./... && go mod tidy -diff && go run $(STATICCHECK) ./... \
+		&& go run $(ERRCHECK) -exclude $(CURDIR)/.errcheck-excludes ./...); done
 
 bench:
 	@set -e; for m in $(MODULES); do (cd $$m && go test -run='^$$' -bench=. -benchmem ./... | grep -E '^Benchmark' | sed "s|^|$$m: |" || true); done
@@ -95,10 +106,25 @@ demo: dns-tools
 local: dns-tools
 	go run ./local/cmd/asgdns-local serve
 
-.PHONY: dns-tools
-dns-tools:
-	@if command -v named >/dev/null || [ -x /usr/sbin/named ]; then :; \
+# Tools the tests and the demo run as real peers. need installs the Debian
+# packages of the missing commands when it can (root with apt-get), or stops
+# with the one command to run. $(call need,COMMAND:PACKAGE ...,WHAT)
+define need
+	@missing=""; for pair in $(1); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
+		command -v $$cmd >/dev/null || [ -x /usr/sbin/$$cmd ] || case " $$missing " in *" $$pkg "*) ;; *) missing="$$missing $$pkg";; esac; \
+	done; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing bind9 and bind9-dnsutils (the demo's DNS server)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bind9 bind9-dnsutils >/dev/null; \
-	else echo "the demo needs BIND: sudo apt-get install -y bind9 bind9-dnsutils" >&2; exit 1; fi
+		echo "installing$$missing ($(2))"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "$(2): missing$$missing; run: sudo apt-get install -y$$missing" >&2; exit 1; fi
+endef
+
+BIND_TOOLS := named:bind9 tsig-keygen:bind9 nsupdate:bind9-dnsutils dig:bind9-dnsutils
+
+.PHONY: dns-tools test-tools
+dns-tools:
+	$(call need,$(BIND_TOOLS),the demo's DNS server)
+
+test-tools:
+	$(call need,$(BIND_TOOLS) java:default-jre-headless aws:awscli,the rig's tests)

@@ -37,6 +37,9 @@ type State struct {
 		// Backoff is the hold loop's schedule (Hold instance only).
 		Backoff *workflow.Backoff `json:"backoff"`
 	} `json:"Parameters"`
+	// ResultPath is where a Task or Pass state writes its result in the
+	// state document ("" when absent).
+	ResultPath string `json:"ResultPath"`
 }
 
 // Retrier is one Retry entry, with the States Language defaults applied.

@@ -22,7 +22,6 @@ require (
 
 require (
 	github.com/asgdns/asgdns/functions v0.0.0
-	github.com/asgdns/asgdns/shared-services v0.0.0
 	github.com/asgdns/asgdns/workflow v0.0.0
 )
 

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/asgdns/asgdns/functions/wait-for-command/wait"
+	"github.com/asgdns/asgdns/workflow"
 )
 
 //go:embed asgdns.asl.json
@@ -59,7 +59,7 @@ func (d Definition) Stretches() (map[string]time.Duration, error) {
 	work := v["Describe instance"] + v["Assume shared-services role"] + v["Send DNS command"] + v["Wait for DNS command"]
 	return map[string]time.Duration{
 		"start": MaxEventAgeSeconds*time.Second + work + end,
-		"poll":  wait.MaxNextWait + v["Wait for DNS command"] + end,
+		"poll":  workflow.MaxNextWaitSeconds*time.Second + v["Wait for DNS command"] + end,
 		"hold":  time.Duration(backoff.MaxSeconds)*time.Second + work + end,
 	}, nil
 }

@@ -6,15 +6,18 @@
 //
 //	{ ...the EventBridge event as delivered...,
 //	  "instance":   DescribeInstance's InstanceResult,
-//	  "session":    AssumeRole's SessionResult,
+//	  "session":    AssumeRole's SessionResult, a probe no later step reads,
 //	  "command":    SendCommand's CommandResult,
 //	  "invocation": WaitForCommand's InvocationResult,
 //	  "commandError": the transient error the hold loop is retrying,
 //	  "hold":       HoldInstance's HoldResult, while the instance is held,
 //	  "error":      what a Catch recorded, when something failed,
-//	  "lifecycle":  CompleteLifecycle's LifecycleResult }
+//	  "lifecycle":  CompleteLifecycle's LifecycleResult,
+//	  "releaseError": what the release failed with, when even that failed }
 //
-// No field anywhere in it holds secret material.
+// No field anywhere in it holds secret material: credentials never pass
+// through the state, so every step that works in the shared-services
+// account assumes its own session.
 package workflow
 
 import (
@@ -40,8 +43,10 @@ type Event struct {
 // Action" and "EC2 Instance-terminate Lifecycle Action" events. Origin,
 // Destination and NotificationMetadata are optional (older events lack
 // them); pointers keep "absent" apart from "empty" so events round-trip.
+// LifecycleActionToken is absent from an execution started without one (by
+// hand, or by reconciliation): the DNS work is done and nothing completed.
 type LifecycleActionDetail struct {
-	LifecycleActionToken string  `json:"LifecycleActionToken"`
+	LifecycleActionToken string  `json:"LifecycleActionToken,omitempty"`
 	AutoScalingGroupName string  `json:"AutoScalingGroupName"`
 	LifecycleHookName    string  `json:"LifecycleHookName"`
 	EC2InstanceID        string  `json:"EC2InstanceId"`
@@ -49,22 +54,6 @@ type LifecycleActionDetail struct {
 	NotificationMetadata *string `json:"NotificationMetadata,omitempty"`
 	Origin               *string `json:"Origin,omitempty"`
 	Destination          *string `json:"Destination,omitempty"`
-}
-
-// InstanceLaunchDetail is the detail of "EC2 Instance Launch Successful"
-// (and the other activity events on the same page of the event reference).
-type InstanceLaunchDetail struct {
-	StatusCode           string            `json:"StatusCode"`
-	Description          string            `json:"Description"`
-	AutoScalingGroupName string            `json:"AutoScalingGroupName"`
-	ActivityID           string            `json:"ActivityId"`
-	Details              map[string]string `json:"Details"`
-	RequestID            string            `json:"RequestId"`
-	StatusMessage        string            `json:"StatusMessage"`
-	EndTime              string            `json:"EndTime"`
-	EC2InstanceID        string            `json:"EC2InstanceId"`
-	StartTime            string            `json:"StartTime"`
-	Cause                string            `json:"Cause"`
 }
 
 // Request is what every Task hands its Lambda: the state document so far and
@@ -141,13 +130,17 @@ const (
 	TransitionTerminate Transition = "terminate"
 )
 
-// FailurePolicy is the LifecycleActionResult used when DNS work failed.
-type FailurePolicy string
+// LifecycleActionResult is how a lifecycle action is completed, as Auto
+// Scaling's CompleteLifecycleAction names it: CONTINUE or ABANDON. It is
+// the result of every completion, success included; InstanceResult.OnFailure
+// is the one to use if the DNS work fails (the failure policy), and
+// LifecycleResult.Result the one used.
+type LifecycleActionResult string
 
 // The lifecycle action results.
 const (
-	Continue FailurePolicy = "CONTINUE"
-	Abandon  FailurePolicy = "ABANDON"
+	Continue LifecycleActionResult = "CONTINUE"
+	Abandon  LifecycleActionResult = "ABANDON"
 )
 
 // InstanceResult is DescribeInstance's output ($.instance): what to do, why,
@@ -174,7 +167,7 @@ type InstanceResult struct {
 	Record *Record `json:"record,omitempty"`
 	Target *Target `json:"target,omitempty"`
 	// OnFailure is the lifecycle result to use if the DNS work fails.
-	OnFailure FailurePolicy `json:"onFailure"`
+	OnFailure LifecycleActionResult `json:"onFailure"`
 }
 
 // Record is the DNS record asgdns manages for an instance.
@@ -196,7 +189,13 @@ type Target struct {
 }
 
 // SessionResult is AssumeRole's output ($.session): the parameters of the
-// cross-account session, never its credentials.
+// cross-account session, never its credentials. It is a probe: AssumeRole
+// proves the cross-account session works before any command is sent, and
+// records which role was assumed and under which session name (named after
+// the instance and the execution) to look for in CloudTrail. No later step
+// reads it: SendCommand and WaitForCommand assume their own sessions,
+// because credentials never pass through the state (the state machine's
+// TestSessionIsAProbe holds them to it).
 type SessionResult struct {
 	RoleARN        string    `json:"roleArn"`
 	AssumedRoleARN string    `json:"assumedRoleArn"`
@@ -268,6 +267,11 @@ type InvocationResult struct {
 	Output string `json:"output,omitempty"`
 }
 
+// MaxNextWaitSeconds is the longest NextWaitSeconds WaitForCommand asks
+// for: the longest the state machine waits between two polls, which the
+// heartbeat proof (statemachine.RequiredHeartbeatTimeout) counts.
+const MaxNextWaitSeconds = 60
+
 // CommandOutcome is the one-line JSON result the DNS command prints last on
 // stdout, e.g. {"asgdns":1,"outcome":"created","fqdn":"…","ip":"…","ptr":"written"}.
 // Every field is fixed text or a value the document validated: nothing the
@@ -315,9 +319,9 @@ type LifecycleResult struct {
 	Completed bool `json:"completed"`
 	// AlreadyCompleted is true when Auto Scaling had no active action left
 	// (completed elsewhere, or the hook timed out).
-	AlreadyCompleted bool          `json:"alreadyCompleted"`
-	Result           FailurePolicy `json:"result,omitempty"`
-	Reason           string        `json:"reason"`
+	AlreadyCompleted bool                  `json:"alreadyCompleted"`
+	Result           LifecycleActionResult `json:"result,omitempty"`
+	Reason           string                `json:"reason"`
 	// Error and Cause are set when the DNS work failed: the error name and
 	// what went wrong, what became of the instance and what to fix. The
 	// state machine's Fail state reports them.

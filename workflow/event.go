@@ -10,14 +10,13 @@ import (
 
 // Detail types and values from the Auto Scaling event reference.
 const (
-	SourceAutoScaling       = "aws.autoscaling"
-	DetailTypeLaunchAction  = "EC2 Instance-launch Lifecycle Action"
-	DetailTypeTermAction    = "EC2 Instance-terminate Lifecycle Action"
-	DetailTypeLaunchSuccess = "EC2 Instance Launch Successful"
-	TransitionLaunching     = "autoscaling:EC2_INSTANCE_LAUNCHING"
-	TransitionTerminating   = "autoscaling:EC2_INSTANCE_TERMINATING"
-	TestNotification        = "autoscaling:TEST_NOTIFICATION"
-	PlaceWarmPool           = "WarmPool"
+	SourceAutoScaling      = "aws.autoscaling"
+	DetailTypeLaunchAction = "EC2 Instance-launch Lifecycle Action"
+	DetailTypeTermAction   = "EC2 Instance-terminate Lifecycle Action"
+	TransitionLaunching    = "autoscaling:EC2_INSTANCE_LAUNCHING"
+	TransitionTerminating  = "autoscaling:EC2_INSTANCE_TERMINATING"
+	TestNotification       = "autoscaling:TEST_NOTIFICATION"
+	PlaceWarmPool          = "WarmPool"
 )
 
 var (
@@ -77,9 +76,10 @@ func ParseEvent(data []byte) (Event, error) {
 // PlanFor validates an event and decides what the workflow does with it, as
 // DESIGN §3 lays out. Events from another source or with broken fields are
 // InvalidEvent; well-formed Auto Scaling events asgdns does not handle (the
-// test notification, other detail types, a lifecycle action of a hook that
-// is not one of hooks) get Action none and a reason. A foreign hook's plan
-// carries no token, so nothing downstream can heartbeat or complete it.
+// test notification, EC2 Instance Launch Successful, other detail types, a
+// lifecycle action of a hook that is not one of hooks) get Action none and a
+// reason. A foreign hook's plan carries no token, so nothing downstream can
+// heartbeat or complete it.
 func PlanFor(e Event, hooks HookNames) (Plan, error) {
 	if e.Source != SourceAutoScaling {
 		return Plan{}, invalidEvent("source", e.Source, "is not "+SourceAutoScaling,
@@ -109,8 +109,11 @@ func PlanFor(e Event, hooks HookNames) (Plan, error) {
 					p.HookName, strings.Join(hooks, ", "))}, nil
 		}
 		return p, err
-	case DetailTypeLaunchSuccess:
-		return planLaunchSuccessful(e)
+	case "EC2 Instance Launch Successful":
+		// Registering on it would need a matching terminate path, or the
+		// records would go stale; and the deployed rule never sends it.
+		return Plan{Action: ActionNone, Reason: "EC2 Instance Launch Successful is not a lifecycle action: " +
+			"asgdns registers instances through its launch hook, which the stack creates"}, nil
 	case "":
 		return Plan{}, invalidEvent("detail-type", "", "is missing",
 			"start executions with the EventBridge event exactly as delivered")
@@ -177,21 +180,6 @@ func planLifecycleAction(e Event) (Plan, error) {
 		p.Reason += " (no lifecycle action token: nothing to complete)"
 	}
 	return p, nil
-}
-
-func planLaunchSuccessful(e Event) (Plan, error) {
-	var d InstanceLaunchDetail
-	if err := json.Unmarshal(e.Detail, &d); err != nil {
-		return Plan{}, invalidEvent("detail", string(e.Detail), "does not match "+e.DetailType+": "+err.Error(),
-			"start executions with the EventBridge event exactly as delivered")
-	}
-	if err := validateCommon(d.EC2InstanceID, d.AutoScalingGroupName); err != nil {
-		return Plan{}, err
-	}
-	return Plan{
-		Action: ActionRegister, Transition: TransitionLaunch, InstanceID: d.EC2InstanceID, ASG: d.AutoScalingGroupName,
-		Reason: "instance launched (no lifecycle action token): registering, nothing to complete",
-	}, nil
 }
 
 func validateCommon(instanceID, asg string) error {

@@ -29,7 +29,8 @@ func TestFixturesRoundTrip(t *testing.T) {
 					detail = &workflow.LifecycleActionDetail{}
 				}
 			default:
-				detail = &workflow.InstanceLaunchDetail{}
+				// Events asgdns does not act on: kept as delivered.
+				detail = &map[string]any{}
 			}
 			if err := json.Unmarshal(e.Detail, detail); err != nil {
 				t.Fatal(err)
@@ -71,7 +72,8 @@ func TestPlanForFixtures(t *testing.T) {
 		"launch":                 {workflow.ActionRegister, workflow.TransitionLaunch, true},
 		"launch-from-warm-pool":  {workflow.ActionRegister, workflow.TransitionLaunch, true},
 		"launch-into-warm-pool":  {workflow.ActionNone, workflow.TransitionLaunch, true},
-		"launch-successful":      {workflow.ActionRegister, workflow.TransitionLaunch, false},
+		"launch-no-token":        {workflow.ActionRegister, workflow.TransitionLaunch, false},
+		"launch-successful":      {workflow.ActionNone, "", false},
 		"terminate":              {workflow.ActionDeregister, workflow.TransitionTerminate, true},
 		"terminate-to-warm-pool": {workflow.ActionNone, workflow.TransitionTerminate, true},
 		"test-notification":      {workflow.ActionNone, "", false},
@@ -95,6 +97,46 @@ func TestPlanForFixtures(t *testing.T) {
 				t.Errorf("plan %+v, want %+v", p, w)
 			}
 		})
+	}
+}
+
+// TestPlanForNotALifecycleAction: "EC2 Instance Launch Successful" is an
+// activity event, not a lifecycle action. asgdns registers through its own
+// launch hook, and registering here without a matching terminate path would
+// leave stale records: the event touches nothing, and the reason says why.
+func TestPlanForNotALifecycleAction(t *testing.T) {
+	e, err := workflow.ParseEvent(lambdatest.Event(t, "launch-successful"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := workflow.PlanFor(e, fixtureHooks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := workflow.Plan{Action: workflow.ActionNone, Reason: "EC2 Instance Launch Successful is not a lifecycle action: " +
+		"asgdns registers instances through its launch hook, which the stack creates"}
+	if p != want {
+		t.Errorf("plan %+v, want %+v", p, want)
+	}
+}
+
+// TestPlanForNoToken: a lifecycle action of asgdns's hook without its token
+// (an execution started by hand or by reconciliation) does the DNS work and
+// has nothing to complete (DESIGN §3).
+func TestPlanForNoToken(t *testing.T) {
+	e, err := workflow.ParseEvent(lambdatest.Event(t, "launch-no-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := workflow.PlanFor(e, fixtureHooks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := workflow.Plan{Action: workflow.ActionRegister, Transition: workflow.TransitionLaunch, InstanceID: "i-0a1b2c3d4e5f60718",
+		ASG: "web-prod", HookName: "dns-launch", Metadata: `{"zone":"corp.example.com","ttl":300}`,
+		Reason: "launching into the group: registering (no lifecycle action token: nothing to complete)"}
+	if p != want {
+		t.Errorf("plan %+v, want %+v", p, want)
 	}
 }
 

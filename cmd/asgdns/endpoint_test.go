@@ -46,7 +46,11 @@ func (s *stepFunctions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	reply := func(v any) { json.NewEncoder(w).Encode(v) }
+	reply := func(v any) {
+		if err := json.NewEncoder(w).Encode(v); err != nil {
+			s.t.Errorf("%s: reply: %v", target, err)
+		}
+	}
 	const started, stopped = 1795162542.0, 1795162637.0 // 2026-11-20T08:15:42Z, +95 s
 	switch {
 	case target == "ListExecutions":
@@ -66,7 +70,10 @@ func (s *stepFunctions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(map[string]any{"__type": "com.amazonaws.swf.service.v2.model#ExecutionDoesNotExist", "message": "Execution Does Not Exist"})
 	case target == "GetExecutionHistory":
 		var doc map[string]any
-		json.Unmarshal([]byte(s.input), &doc)
+		if err := json.Unmarshal([]byte(s.input), &doc); err != nil {
+			s.t.Errorf("the execution's input: %v", err) // not Fatal: this is the server's goroutine
+			return
+		}
 		doc["lifecycle"] = map[string]any{"completed": true, "result": "CONTINUE", "error": "CommandFailed"}
 		state, _ := json.Marshal(doc)
 		reply(map[string]any{"events": []any{

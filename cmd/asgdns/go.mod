@@ -18,7 +18,6 @@ require (
 )
 
 require (
-	github.com/asgdns/asgdns/functions v0.0.0 // indirect
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27 // indirect
 	github.com/aws/aws-sdk-go-v2/feature/ec2/imds v1.20.9 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/configsources v1.5.12 // indirect
@@ -40,7 +39,6 @@ require (
 // make each module build and tidy on its own).
 replace (
 	github.com/asgdns/asgdns/functions => ../../functions
-	github.com/asgdns/asgdns/shared-services => ../../shared-services
 	github.com/asgdns/asgdns/statemachine => ../../statemachine
 	github.com/asgdns/asgdns/workflow => ../../workflow
 )

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/asgdns/asgdns/workflow/lambdatest"
 )
 
 // The conformance suite: one case per feature, written as JSON in
@@ -206,7 +207,7 @@ func runCase(t *testing.T, c confCase) {
 	if got.Status != want.Status {
 		t.Errorf("status %s (error %q, cause %q), want %s", got.Status, got.Error, got.Cause, want.Status)
 	}
-	if want.Output != nil && !sameJSON(t, got.Output, want.Output) {
+	if want.Output != nil && !lambdatest.JSONEqual(got.Output, want.Output) {
 		t.Errorf("output\n got %s\nwant %s", got.Output, want.Output)
 	}
 	if want.Error != "" && got.Error != want.Error {
@@ -249,7 +250,7 @@ func runCase(t *testing.T, c confCase) {
 			continue
 		}
 		for i := range calls {
-			if !sameJSON(t, gotCalls[i], calls[i]) {
+			if !lambdatest.JSONEqual(gotCalls[i], calls[i]) {
 				t.Errorf("%s call %d got\n %s\nwant %s", key, i, gotCalls[i], calls[i])
 			}
 		}
@@ -269,24 +270,4 @@ func enteredStates(history []HistoryEvent) []string {
 		}
 	}
 	return out
-}
-
-// sameJSON compares two JSON texts by value.
-func sameJSON(t *testing.T, a, b []byte) bool {
-	t.Helper()
-	var va, vb any
-	if err := json.Unmarshal(a, &va); err != nil {
-		t.Errorf("invalid JSON %q: %v", a, err)
-		return false
-	}
-	if err := json.Unmarshal(b, &vb); err != nil {
-		t.Errorf("invalid JSON %q: %v", b, err)
-		return false
-	}
-	return fmt.Sprint(canonical(va)) == fmt.Sprint(canonical(vb))
-}
-
-func canonical(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }

@@ -41,6 +41,15 @@ type Options struct {
 	Rand *rand.Rand
 	// Resources are the task handlers.
 	Resources Resources
+	// InvokeResponses: a handler reached through
+	// arn:aws:states:::lambda:invoke returns the integration's whole result,
+	// Lambda's Invoke response as the task sees it (such as {"StatusCode":
+	// 200, "Payload": …}), and the engine takes it as written. By default it
+	// returns the function's output and the engine builds the Invoke
+	// response around it (StatusCode, ExecutedVersion, SdkHttpMetadata,
+	// SdkResponseMetadata). For answers written down rather than computed:
+	// Step Functions Local mock files.
+	InvokeResponses bool
 }
 
 // Engine runs executions of state machine definitions. It is safe for
@@ -51,11 +60,13 @@ type Engine struct {
 	rand      *rand.Rand
 	resources Resources
 	functions map[string]Handler // Lambda function name → handler
+	// invokeResponses is Options.InvokeResponses.
+	invokeResponses bool
 }
 
 // NewEngine returns an engine.
 func NewEngine(opts Options) *Engine {
-	e := &Engine{clock: opts.Clock, rand: opts.Rand, resources: opts.Resources, functions: map[string]Handler{}}
+	e := &Engine{clock: opts.Clock, rand: opts.Rand, resources: opts.Resources, functions: map[string]Handler{}, invokeResponses: opts.InvokeResponses}
 	if e.clock == nil {
 		e.clock = RealClock()
 	}

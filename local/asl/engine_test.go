@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/asgdns/asgdns/workflow/lambdatest"
 )
 
 const (
@@ -223,7 +225,7 @@ func TestRedriveResumesAtTheFailedState(t *testing.T) {
 	if res.Status != StatusSucceeded {
 		t.Fatalf("after redrive: %+v", res)
 	}
-	if !sameJSON(t, res.Output, []byte(`{"start":1,"a":"a","b":"b"}`)) {
+	if !lambdatest.JSONEqual(res.Output, []byte(`{"start":1,"a":"a","b":"b"}`)) {
 		t.Errorf("output %s", res.Output)
 	}
 	if a.n.Load() != 1 || b.n.Load() != 2 {
@@ -313,7 +315,7 @@ func TestRedriveParallelRerunsOnlyFailedBranches(t *testing.T) {
 	if res.Status != StatusSucceeded {
 		t.Fatalf("after redrive %+v", res)
 	}
-	if !sameJSON(t, res.Output, []byte(`["good",{"prepared":"yes"}]`)) {
+	if !lambdatest.JSONEqual(res.Output, []byte(`["good",{"prepared":"yes"}]`)) {
 		t.Errorf("output %s", res.Output)
 	}
 	if !goodDone {
@@ -354,7 +356,7 @@ func TestRedriveMapRerunsOnlyUnfinishedIterations(t *testing.T) {
 		t.Fatal(err)
 	}
 	res = x.Wait()
-	if res.Status != StatusSucceeded || !sameJSON(t, res.Output, []byte(`[1,2,3]`)) {
+	if res.Status != StatusSucceeded || !lambdatest.JSONEqual(res.Output, []byte(`[1,2,3]`)) {
 		t.Fatalf("after redrive %+v %s", res, res.Output)
 	}
 	if calls["1"] != 1 || calls["2"] != 2 || calls["3"] != 1 {

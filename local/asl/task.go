@@ -176,7 +176,7 @@ func (r *runner) invoke(ctx context.Context, st *state, eff any, timeout, heartb
 		}
 		result = v
 	}
-	if invoke {
+	if invoke && !eng.invokeResponses {
 		result = lambdaInvokeResult(result, uuid4(r.rng))
 	}
 	outJSON := toJSON(result)
@@ -186,6 +186,8 @@ func (r *runner) invoke(ctx context.Context, st *state, eff any, timeout, heartb
 
 // lambdaInvokeResult wraps a function's output as the optimized Lambda
 // integration returns it (connect-lambda.html): the output is in Payload.
+// With Options.InvokeResponses the handler's answer is that whole result
+// already, and nothing is wrapped.
 func lambdaInvokeResult(payload any, requestID string) map[string]any {
 	return map[string]any{
 		"ExecutedVersion": "$LATEST",

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/asgdns/asgdns/local/wire"
 )
 
 // Auto Scaling: groups whose desired capacity launches and terminates EC2
@@ -106,24 +108,24 @@ func (g *group) active() []*member {
 func groupKey(account, name string) string { return account + "/" + name }
 
 // lookupGroup finds a group of the caller's account (caller holds c.mu).
-func (c *Cloud) lookupGroup(account, name string) (*group, *apiError) {
+func (c *Cloud) lookupGroup(account, name string) (*group, *wire.Error) {
 	if name == "" {
-		return nil, validationError("1 validation error detected: Value null at 'autoScalingGroupName' failed to satisfy constraint: Member must not be null")
+		return nil, wire.ValidationError("1 validation error detected: Value null at 'autoScalingGroupName' failed to satisfy constraint: Member must not be null")
 	}
 	g := c.groups[groupKey(account, name)]
 	if g == nil {
-		return nil, validationError("AutoScalingGroup name not found - AutoScalingGroup: %s not found", name)
+		return nil, wire.ValidationError("AutoScalingGroup name not found - AutoScalingGroup: %s not found", name)
 	}
 	return g, nil
 }
 
 // authorizeAutoScaling checks the caller's identity policy for an Auto
 // Scaling action on a group (or "*"); the caller holds c.mu.
-func (c *Cloud) authorizeAutoScaling(p Principal, action, resource string) *apiError {
+func (c *Cloud) authorizeAutoScaling(p Principal, action, resource string) *wire.Error {
 	if c.allowsLocked(p, "autoscaling:"+action, resource, nil) {
 		return nil
 	}
-	return newError(http.StatusForbidden, "AccessDenied", "%s", notAuthorized(p, "autoscaling:"+action, resource))
+	return wire.NewError(http.StatusForbidden, "AccessDenied", "%s", notAuthorized(p, "autoscaling:"+action, resource))
 }
 
 // --- the model: launching, terminating, lifecycle actions ------------------
@@ -236,7 +238,7 @@ func (c *Cloud) startTermination(g *group, m *member, cause string) {
 func (c *Cloud) finishTermination(g *group, m *member) {
 	m.state = "Terminated"
 	g.members = slices.DeleteFunc(g.members, func(x *member) bool { return x == m })
-	c.terminateInstance(m.inst, "User initiated ("+timestamp(c.clock.Now())+")")
+	c.terminateInstance(m.inst, "User initiated ("+wire.Timestamp(c.clock.Now())+")")
 	c.publishActivity(g, m, "EC2 Instance Terminate Successful", "Terminating EC2 instance: "+m.inst.id, "InProgress", "")
 	c.reconcile(g, "an instance was terminated")
 }
@@ -344,17 +346,17 @@ var (
 	hookNameRE  = regexp.MustCompile(`^[A-Za-z0-9\-_/]{1,255}$`)
 )
 
-func (c *Cloud) createAutoScalingGroup(cl *call) (any, *apiError) {
+func (c *Cloud) createAutoScalingGroup(cl *call) (any, *wire.Error) {
 	f := cl.form
-	name := f.get("AutoScalingGroupName")
+	name := f.Get("AutoScalingGroupName")
 	if !groupNameRE.MatchString(name) {
-		return nil, validationError("1 validation error detected: Value '%s' at 'autoScalingGroupName' failed to satisfy constraint: Member must have length less than or equal to 255 and greater than or equal to 1", name)
+		return nil, wire.ValidationError("1 validation error detected: Value '%s' at 'autoScalingGroupName' failed to satisfy constraint: Member must have length less than or equal to 255 and greater than or equal to 1", name)
 	}
-	minSize, minSet, apiErr := f.intParam("MinSize")
+	minSize, minSet, apiErr := f.IntParam("MinSize")
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	maxSize, maxSet, apiErr := f.intParam("MaxSize")
+	maxSize, maxSet, apiErr := f.IntParam("MaxSize")
 	if apiErr != nil {
 		return nil, apiErr
 	}
@@ -363,9 +365,9 @@ func (c *Cloud) createAutoScalingGroup(cl *call) (any, *apiError) {
 		if minSet {
 			field = "maxSize"
 		}
-		return nil, validationError("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", field)
+		return nil, wire.ValidationError("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", field)
 	}
-	desired, desiredSet, apiErr := f.intParam("DesiredCapacity")
+	desired, desiredSet, apiErr := f.IntParam("DesiredCapacity")
 	if apiErr != nil {
 		return nil, apiErr
 	}
@@ -373,34 +375,34 @@ func (c *Cloud) createAutoScalingGroup(cl *call) (any, *apiError) {
 		desired = minSize
 	}
 	if maxSize < minSize {
-		return nil, validationError("Max bound, %d, must be greater than or equal to min bound, %d", maxSize, minSize)
+		return nil, wire.ValidationError("Max bound, %d, must be greater than or equal to min bound, %d", maxSize, minSize)
 	}
 	if desired < minSize || desired > maxSize {
-		return nil, validationError("Desired capacity:%d must be between the specified min size:%d and max size:%d", desired, minSize, maxSize)
+		return nil, wire.ValidationError("Desired capacity:%d must be between the specified min size:%d and max size:%d", desired, minSize, maxSize)
 	}
 	g := &group{
 		name: name, account: cl.caller.Account, min: minSize, max: maxSize, desired: desired,
 		healthCheckType: "EC2", cooldown: 300, created: c.clock.Now(),
-		terminationPolicies: f.list("TerminationPolicies.member"),
+		terminationPolicies: f.List("TerminationPolicies.member"),
 	}
 	g.arn = fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:%s:autoScalingGroupName/%s", c.region, g.account, newUUID(), name)
-	if v := f.get("HealthCheckType"); v != "" {
+	if v := f.Get("HealthCheckType"); v != "" {
 		g.healthCheckType = v
 	}
-	if n, set, apiErr := f.intParam("HealthCheckGracePeriod"); apiErr != nil {
+	if n, set, apiErr := f.IntParam("HealthCheckGracePeriod"); apiErr != nil {
 		return nil, apiErr
 	} else if set {
 		g.grace = n
 	}
-	if n, set, apiErr := f.intParam("DefaultCooldown"); apiErr != nil {
+	if n, set, apiErr := f.IntParam("DefaultCooldown"); apiErr != nil {
 		return nil, apiErr
 	} else if set {
 		g.cooldown = n
 	}
-	lt := f.sub("LaunchTemplate")
+	lt := f.Sub("LaunchTemplate")
 	switch {
-	case lt.get("LaunchTemplateId") != "" || lt.get("LaunchTemplateName") != "":
-		g.launchTemplate = &launchTemplateView{ID: lt.get("LaunchTemplateId"), Name: lt.get("LaunchTemplateName"), Version: lt.get("Version")}
+	case lt.Get("LaunchTemplateId") != "" || lt.Get("LaunchTemplateName") != "":
+		g.launchTemplate = &launchTemplateView{ID: lt.Get("LaunchTemplateId"), Name: lt.Get("LaunchTemplateName"), Version: lt.Get("Version")}
 		if g.launchTemplate.ID == "" {
 			g.launchTemplate.ID = "lt-0" + randomHex(16)
 		}
@@ -410,18 +412,18 @@ func (c *Cloud) createAutoScalingGroup(cl *call) (any, *apiError) {
 		if g.launchTemplate.Version == "" {
 			g.launchTemplate.Version = "$Default"
 		}
-	case f.get("LaunchConfigurationName") != "":
-		g.launchConfig = f.get("LaunchConfigurationName")
-	case f.get("InstanceId") != "" || len(f.sub("MixedInstancesPolicy")) > 0:
+	case f.Get("LaunchConfigurationName") != "":
+		g.launchConfig = f.Get("LaunchConfigurationName")
+	case f.Get("InstanceId") != "" || len(f.Sub("MixedInstancesPolicy")) > 0:
 		// Accepted; the instances launched are the same t3.micro either way.
 	default:
-		return nil, validationError("Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter.")
+		return nil, wire.ValidationError("Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter.")
 	}
-	for _, t := range f.structs("Tags.member") {
-		g.tags = append(g.tags, groupTag{Key: t.get("Key"), Value: t.get("Value"), Propagate: t.get("PropagateAtLaunch") == "true"})
+	for _, t := range f.Structs("Tags.member") {
+		g.tags = append(g.tags, groupTag{Key: t.Get("Key"), Value: t.Get("Value"), Propagate: t.Get("PropagateAtLaunch") == "true"})
 	}
 	hooks := []*hook{}
-	for _, spec := range f.structs("LifecycleHookSpecificationList.member") {
+	for _, spec := range f.Structs("LifecycleHookSpecificationList.member") {
 		h, apiErr := hookFromForm(spec, nil)
 		if apiErr != nil {
 			return nil, apiErr
@@ -436,28 +438,28 @@ func (c *Cloud) createAutoScalingGroup(cl *call) (any, *apiError) {
 		return nil, apiErr
 	}
 	if c.groups[groupKey(g.account, name)] != nil {
-		return nil, newError(http.StatusBadRequest, "AlreadyExists", "AutoScalingGroup by this name already exists - A group with the name %s already exists", name)
+		return nil, wire.NewError(http.StatusBadRequest, "AlreadyExists", "AutoScalingGroup by this name already exists - A group with the name %s already exists", name)
 	}
 	n := c.network(g.account)
-	if vpcZones := f.get("VPCZoneIdentifier"); vpcZones != "" {
+	if vpcZones := f.Get("VPCZoneIdentifier"); vpcZones != "" {
 		for id := range strings.SplitSeq(vpcZones, ",") {
 			s := n.subnetByID(strings.TrimSpace(id))
 			if s == nil {
-				return nil, validationError("The subnet ID '%s' does not exist", strings.TrimSpace(id))
+				return nil, wire.ValidationError("The subnet ID '%s' does not exist", strings.TrimSpace(id))
 			}
 			g.subnets = append(g.subnets, s.id)
 			g.azs = append(g.azs, s.az)
 		}
 	} else {
-		for _, az := range f.list("AvailabilityZones.member") {
+		for _, az := range f.List("AvailabilityZones.member") {
 			if n.subnetIn(az) == nil {
-				return nil, validationError("The availability zone %s is not legal", az)
+				return nil, wire.ValidationError("The availability zone %s is not legal", az)
 			}
 			g.azs = append(g.azs, az)
 		}
 	}
 	if len(g.azs) == 0 {
-		return nil, validationError("At least one Availability Zone or VPC Subnet is required.")
+		return nil, wire.ValidationError("At least one Availability Zone or VPC Subnet is required.")
 	}
 	c.groups[groupKey(g.account, name)] = g
 	c.reconcile(g, c.capacityCause(g, 0, "creating"))
@@ -476,69 +478,69 @@ func (c *Cloud) capacityCause(g *group, from int, verb string) string {
 
 // hookFromForm reads a hook's fields; old is the hook being updated by
 // PutLifecycleHook, if any.
-func hookFromForm(f form, old *hook) (*hook, *apiError) {
+func hookFromForm(f wire.Form, old *hook) (*hook, *wire.Error) {
 	h := &hook{defaultResult: "ABANDON", heartbeat: 3600}
 	if old != nil {
 		cp := *old
 		h = &cp
 	}
-	h.name = f.get("LifecycleHookName")
+	h.name = f.Get("LifecycleHookName")
 	if !hookNameRE.MatchString(h.name) {
-		return nil, validationError("1 validation error detected: Value '%s' at 'lifecycleHookName' failed to satisfy constraint: Member must satisfy regular expression pattern: [A-Za-z0-9\\-_\\/]+", h.name)
+		return nil, wire.ValidationError("1 validation error detected: Value '%s' at 'lifecycleHookName' failed to satisfy constraint: Member must satisfy regular expression pattern: [A-Za-z0-9\\-_\\/]+", h.name)
 	}
-	if f.has("LifecycleTransition") || old == nil {
-		h.transition = f.get("LifecycleTransition")
+	if f.Has("LifecycleTransition") || old == nil {
+		h.transition = f.Get("LifecycleTransition")
 	}
 	if h.transition != transitionLaunching && h.transition != transitionTerminating {
-		return nil, validationError("Invalid Lifecycle Transition: %q (autoscaling:EC2_INSTANCE_LAUNCHING or autoscaling:EC2_INSTANCE_TERMINATING)", h.transition)
+		return nil, wire.ValidationError("Invalid Lifecycle Transition: %q (autoscaling:EC2_INSTANCE_LAUNCHING or autoscaling:EC2_INSTANCE_TERMINATING)", h.transition)
 	}
-	if f.has("DefaultResult") {
-		h.defaultResult = f.get("DefaultResult")
+	if f.Has("DefaultResult") {
+		h.defaultResult = f.Get("DefaultResult")
 	}
 	if h.defaultResult != "CONTINUE" && h.defaultResult != "ABANDON" {
-		return nil, validationError("Valid values for DefaultResult are CONTINUE and ABANDON, not %q", h.defaultResult)
+		return nil, wire.ValidationError("Valid values for DefaultResult are CONTINUE and ABANDON, not %q", h.defaultResult)
 	}
-	hb, set, apiErr := f.intParam("HeartbeatTimeout")
+	hb, set, apiErr := f.IntParam("HeartbeatTimeout")
 	if apiErr != nil {
 		return nil, apiErr
 	}
 	if set {
 		if hb < 30 || hb > 7200 {
-			return nil, validationError("Heartbeat timeout value must be between 30 and 7200 seconds")
+			return nil, wire.ValidationError("Heartbeat timeout value must be between 30 and 7200 seconds")
 		}
 		h.heartbeat = hb
 	}
 	// GlobalTimeout: 48 hours or 100 times the heartbeat timeout, whichever
 	// is smaller (API_LifecycleHook).
 	h.global = min(172800, 100*h.heartbeat)
-	if f.has("NotificationMetadata") {
-		h.metadata = f.get("NotificationMetadata")
+	if f.Has("NotificationMetadata") {
+		h.metadata = f.Get("NotificationMetadata")
 		if len(h.metadata) > 1023 {
-			return nil, validationError("1 validation error detected: Value at 'notificationMetadata' failed to satisfy constraint: Member must have length less than or equal to 1023")
+			return nil, wire.ValidationError("1 validation error detected: Value at 'notificationMetadata' failed to satisfy constraint: Member must have length less than or equal to 1023")
 		}
 	}
-	if f.has("NotificationTargetARN") {
-		h.targetARN = f.get("NotificationTargetARN")
+	if f.Has("NotificationTargetARN") {
+		h.targetARN = f.Get("NotificationTargetARN")
 	}
-	if f.has("RoleARN") {
-		h.roleARN = f.get("RoleARN")
+	if f.Has("RoleARN") {
+		h.roleARN = f.Get("RoleARN")
 	}
 	return h, nil
 }
 
-func (c *Cloud) putLifecycleHook(cl *call) (any, *apiError) {
+func (c *Cloud) putLifecycleHook(cl *call) (any, *wire.Error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g, apiErr := c.authorizedGroup(cl, "PutLifecycleHook")
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	i := slices.IndexFunc(g.hooks, func(h *hook) bool { return h.name == cl.form.get("LifecycleHookName") })
+	i := slices.IndexFunc(g.hooks, func(h *hook) bool { return h.name == cl.form.Get("LifecycleHookName") })
 	var old *hook
 	if i >= 0 {
 		old = g.hooks[i]
 	} else if len(g.hooks) >= 50 {
-		return nil, newError(http.StatusBadRequest, "LimitExceeded", "Max number of lifecycle hooks (50) for group %s reached", g.name)
+		return nil, wire.NewError(http.StatusBadRequest, "LimitExceeded", "Max number of lifecycle hooks (50) for group %s reached", g.name)
 	}
 	h, apiErr := hookFromForm(cl.form, old)
 	if apiErr != nil {
@@ -554,8 +556,8 @@ func (c *Cloud) putLifecycleHook(cl *call) (any, *apiError) {
 
 // authorizedGroup finds the request's AutoScalingGroupName in the caller's
 // account and checks the caller may perform action on it. c.mu is held.
-func (c *Cloud) authorizedGroup(cl *call, action string) (*group, *apiError) {
-	g, apiErr := c.lookupGroup(cl.caller.Account, cl.form.get("AutoScalingGroupName"))
+func (c *Cloud) authorizedGroup(cl *call, action string) (*group, *wire.Error) {
+	g, apiErr := c.lookupGroup(cl.caller.Account, cl.form.Get("AutoScalingGroupName"))
 	if apiErr != nil {
 		return nil, apiErr
 	}
@@ -565,17 +567,17 @@ func (c *Cloud) authorizedGroup(cl *call, action string) (*group, *apiError) {
 	return g, nil
 }
 
-func (c *Cloud) deleteLifecycleHook(cl *call) (any, *apiError) {
+func (c *Cloud) deleteLifecycleHook(cl *call) (any, *wire.Error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g, apiErr := c.authorizedGroup(cl, "DeleteLifecycleHook")
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	name := cl.form.get("LifecycleHookName")
+	name := cl.form.Get("LifecycleHookName")
 	i := slices.IndexFunc(g.hooks, func(h *hook) bool { return h.name == name })
 	if i < 0 {
-		return nil, validationError("No Lifecycle Hook found with name %s for group %s", name, g.name)
+		return nil, wire.ValidationError("No Lifecycle Hook found with name %s for group %s", name, g.name)
 	}
 	h := g.hooks[i]
 	g.hooks = slices.Delete(g.hooks, i, i+1)
@@ -595,20 +597,20 @@ func (c *Cloud) deleteLifecycleHook(cl *call) (any, *apiError) {
 	return nil, nil
 }
 
-func (c *Cloud) completeLifecycleAction(cl *call) (any, *apiError) {
+func (c *Cloud) completeLifecycleAction(cl *call) (any, *wire.Error) {
 	f := cl.form
 	var missing []string
 	for _, field := range []string{"LifecycleHookName", "AutoScalingGroupName", "LifecycleActionResult"} {
-		if f.get(field) == "" {
-			missing = append(missing, fmt.Sprintf("Value null at '%s' failed to satisfy constraint: Member must not be null", lowerFirst(field)))
+		if f.Get(field) == "" {
+			missing = append(missing, fmt.Sprintf("Value null at '%s' failed to satisfy constraint: Member must not be null", wire.MemberName(field)))
 		}
 	}
 	if len(missing) > 0 {
-		return nil, validationError("%s", validationMessage(missing))
+		return nil, wire.ValidationError("%s", wire.ValidationMessage(missing))
 	}
-	result := f.get("LifecycleActionResult")
+	result := f.Get("LifecycleActionResult")
 	if result != "CONTINUE" && result != "ABANDON" {
-		return nil, validationError("Invalid value for LifecycleActionResult: %s. Valid values are CONTINUE and ABANDON.", result)
+		return nil, wire.ValidationError("Invalid value for LifecycleActionResult: %s. Valid values are CONTINUE and ABANDON.", result)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -621,11 +623,11 @@ func (c *Cloud) completeLifecycleAction(cl *call) (any, *apiError) {
 	return nil, nil
 }
 
-func (c *Cloud) recordLifecycleActionHeartbeat(cl *call) (any, *apiError) {
+func (c *Cloud) recordLifecycleActionHeartbeat(cl *call) (any, *wire.Error) {
 	f := cl.form
 	for _, field := range []string{"LifecycleHookName", "AutoScalingGroupName"} {
-		if f.get(field) == "" {
-			return nil, validationError("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", lowerFirst(field))
+		if f.Get(field) == "" {
+			return nil, wire.ValidationError("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", wire.MemberName(field))
 		}
 	}
 	c.mu.Lock()
@@ -640,36 +642,36 @@ func (c *Cloud) recordLifecycleActionHeartbeat(cl *call) (any, *apiError) {
 
 // activeAction finds the action CompleteLifecycleAction or
 // RecordLifecycleActionHeartbeat names (caller holds c.mu).
-func (c *Cloud) activeAction(cl *call, action string) (*lifecycleAction, *apiError) {
+func (c *Cloud) activeAction(cl *call, action string) (*lifecycleAction, *wire.Error) {
 	f := cl.form
-	token, instanceID := f.get("LifecycleActionToken"), f.get("InstanceId")
+	token, instanceID := f.Get("LifecycleActionToken"), f.Get("InstanceId")
 	if token == "" && instanceID == "" {
-		return nil, validationError("Either LifecycleActionToken or InstanceId must be specified")
+		return nil, wire.ValidationError("Either LifecycleActionToken or InstanceId must be specified")
 	}
-	g, apiErr := c.lookupGroup(cl.caller.Account, f.get("AutoScalingGroupName"))
+	g, apiErr := c.lookupGroup(cl.caller.Account, f.Get("AutoScalingGroupName"))
 	if apiErr != nil {
 		return nil, apiErr
 	}
 	if apiErr := c.authorizeAutoScaling(cl.caller, action, g.arn); apiErr != nil {
 		return nil, apiErr
 	}
-	a := g.findAction(f.get("LifecycleHookName"), token, instanceID)
+	a := g.findAction(f.Get("LifecycleHookName"), token, instanceID)
 	if a == nil {
 		if token != "" {
-			return nil, validationError("No active Lifecycle Action found with token %s", token)
+			return nil, wire.ValidationError("No active Lifecycle Action found with token %s", token)
 		}
-		return nil, validationError("No active Lifecycle Action found with instance ID %s", instanceID)
+		return nil, wire.ValidationError("No active Lifecycle Action found with instance ID %s", instanceID)
 	}
 	return a, nil
 }
 
-func (c *Cloud) setDesiredCapacity(cl *call) (any, *apiError) {
-	desired, set, apiErr := cl.form.intParam("DesiredCapacity")
+func (c *Cloud) setDesiredCapacity(cl *call) (any, *wire.Error) {
+	desired, set, apiErr := cl.form.IntParam("DesiredCapacity")
 	if apiErr != nil {
 		return nil, apiErr
 	}
 	if !set {
-		return nil, validationError("1 validation error detected: Value null at 'desiredCapacity' failed to satisfy constraint: Member must not be null")
+		return nil, wire.ValidationError("1 validation error detected: Value null at 'desiredCapacity' failed to satisfy constraint: Member must not be null")
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -678,10 +680,10 @@ func (c *Cloud) setDesiredCapacity(cl *call) (any, *apiError) {
 		return nil, apiErr
 	}
 	if desired > g.max {
-		return nil, validationError("New SetDesiredCapacity value %d is above max value %d for the AutoScalingGroup.", desired, g.max)
+		return nil, wire.ValidationError("New SetDesiredCapacity value %d is above max value %d for the AutoScalingGroup.", desired, g.max)
 	}
 	if desired < g.min {
-		return nil, validationError("New SetDesiredCapacity value %d is below min value %d for the AutoScalingGroup.", desired, g.min)
+		return nil, wire.ValidationError("New SetDesiredCapacity value %d is below min value %d for the AutoScalingGroup.", desired, g.min)
 	}
 	from := g.desired
 	g.desired = desired
@@ -689,23 +691,23 @@ func (c *Cloud) setDesiredCapacity(cl *call) (any, *apiError) {
 	return nil, nil
 }
 
-func (c *Cloud) updateAutoScalingGroup(cl *call) (any, *apiError) {
+func (c *Cloud) updateAutoScalingGroup(cl *call) (any, *wire.Error) {
 	f := cl.form
-	minSize, minSet, apiErr := f.intParam("MinSize")
+	minSize, minSet, apiErr := f.IntParam("MinSize")
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	maxSize, maxSet, apiErr := f.intParam("MaxSize")
+	maxSize, maxSet, apiErr := f.IntParam("MaxSize")
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	desired, desiredSet, apiErr := f.intParam("DesiredCapacity")
+	desired, desiredSet, apiErr := f.IntParam("DesiredCapacity")
 	if apiErr != nil {
 		return nil, apiErr
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	g, apiErr := c.lookupGroup(cl.caller.Account, f.get("AutoScalingGroupName"))
+	g, apiErr := c.lookupGroup(cl.caller.Account, f.Get("AutoScalingGroupName"))
 	if apiErr != nil {
 		return nil, apiErr
 	}
@@ -719,14 +721,14 @@ func (c *Cloud) updateAutoScalingGroup(cl *call) (any, *apiError) {
 		maxSize = g.max
 	}
 	if maxSize < minSize {
-		return nil, validationError("Max bound, %d, must be greater than or equal to min bound, %d", maxSize, minSize)
+		return nil, wire.ValidationError("Max bound, %d, must be greater than or equal to min bound, %d", maxSize, minSize)
 	}
 	if !desiredSet {
 		// New bounds pull the desired capacity along with them.
 		desired = min(max(g.desired, minSize), maxSize)
 	}
 	if desired < minSize || desired > maxSize {
-		return nil, validationError("Desired capacity:%d must be between the specified min size:%d and max size:%d", desired, minSize, maxSize)
+		return nil, wire.ValidationError("Desired capacity:%d must be between the specified min size:%d and max size:%d", desired, minSize, maxSize)
 	}
 	from := g.desired
 	g.min, g.max, g.desired = minSize, maxSize, desired
@@ -734,16 +736,16 @@ func (c *Cloud) updateAutoScalingGroup(cl *call) (any, *apiError) {
 	return nil, nil
 }
 
-func (c *Cloud) terminateInstanceInAutoScalingGroup(cl *call) (any, *apiError) {
+func (c *Cloud) terminateInstanceInAutoScalingGroup(cl *call) (any, *wire.Error) {
 	f := cl.form
-	id := f.get("InstanceId")
-	decrement := f.get("ShouldDecrementDesiredCapacity")
+	id := f.Get("InstanceId")
+	decrement := f.Get("ShouldDecrementDesiredCapacity")
 	if id == "" || decrement == "" {
 		field := "instanceId"
 		if id != "" {
 			field = "shouldDecrementDesiredCapacity"
 		}
-		return nil, validationError("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", field)
+		return nil, wire.ValidationError("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", field)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -760,25 +762,25 @@ func (c *Cloud) terminateInstanceInAutoScalingGroup(cl *call) (any, *apiError) {
 		}
 	}
 	if m == nil {
-		return nil, validationError("Instance Id not found - No managed instance found for instance ID: %s", id)
+		return nil, wire.ValidationError("Instance Id not found - No managed instance found for instance ID: %s", id)
 	}
 	if apiErr := c.authorizeAutoScaling(cl.caller, "TerminateInstanceInAutoScalingGroup", g.arn); apiErr != nil {
 		return nil, apiErr
 	}
 	if strings.HasPrefix(m.state, "Terminating") {
-		return nil, validationError("The instance %s is already terminating", id)
+		return nil, wire.ValidationError("The instance %s is already terminating", id)
 	}
 	cause := fmt.Sprintf("At %s instance %s was taken out of service in response to a user request.", c.clock.Now().UTC().Format(time.RFC3339), id)
 	if decrement == "true" {
 		if g.desired <= g.min {
-			return nil, validationError("Currently, desiredSize equals minSize (%d). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.", g.min)
+			return nil, wire.ValidationError("Currently, desiredSize equals minSize (%d). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.", g.min)
 		}
 		g.desired--
 		cause += fmt.Sprintf(", shrinking the capacity from %d to %d", g.desired+1, g.desired)
 	}
 	activity := activityView{
 		ActivityID: newUUID(), AutoScalingGroupName: g.name, Description: "Terminating EC2 instance: " + id,
-		Cause: cause, StartTime: timestamp(c.clock.Now()), StatusCode: "InProgress", Progress: 0,
+		Cause: cause, StartTime: wire.Timestamp(c.clock.Now()), StatusCode: "InProgress", Progress: 0,
 		Details: fmt.Sprintf(`{"Subnet ID":"%s","Availability Zone":"%s"}`, m.inst.subnetID, m.inst.az),
 	}
 	c.startTermination(g, m, cause)
@@ -817,30 +819,30 @@ type tagView struct {
 }
 
 type groupView struct {
-	AutoScalingGroupName             string                `xml:"AutoScalingGroupName"`
-	AutoScalingGroupARN              string                `xml:"AutoScalingGroupARN"`
-	LaunchConfigurationName          string                `xml:"LaunchConfigurationName,omitempty"`
-	LaunchTemplate                   *launchTemplateView   `xml:"LaunchTemplate,omitempty"`
-	MinSize                          int                   `xml:"MinSize"`
-	MaxSize                          int                   `xml:"MaxSize"`
-	DesiredCapacity                  int                   `xml:"DesiredCapacity"`
-	DefaultCooldown                  int                   `xml:"DefaultCooldown"`
-	AvailabilityZones                members[string]       `xml:"AvailabilityZones"`
-	LoadBalancerNames                members[string]       `xml:"LoadBalancerNames"`
-	TargetGroupARNs                  members[string]       `xml:"TargetGroupARNs"`
-	HealthCheckType                  string                `xml:"HealthCheckType"`
-	HealthCheckGracePeriod           int                   `xml:"HealthCheckGracePeriod"`
-	Instances                        members[instanceView] `xml:"Instances"`
-	CreatedTime                      string                `xml:"CreatedTime"`
-	SuspendedProcesses               members[string]       `xml:"SuspendedProcesses"`
-	VPCZoneIdentifier                string                `xml:"VPCZoneIdentifier,omitempty"`
-	EnabledMetrics                   members[string]       `xml:"EnabledMetrics"`
-	Tags                             members[tagView]      `xml:"Tags"`
-	TerminationPolicies              members[string]       `xml:"TerminationPolicies"`
-	NewInstancesProtectedFromScaleIn bool                  `xml:"NewInstancesProtectedFromScaleIn"`
-	ServiceLinkedRoleARN             string                `xml:"ServiceLinkedRoleARN"`
-	CapacityRebalance                bool                  `xml:"CapacityRebalance"`
-	TrafficSources                   members[string]       `xml:"TrafficSources"`
+	AutoScalingGroupName             string                     `xml:"AutoScalingGroupName"`
+	AutoScalingGroupARN              string                     `xml:"AutoScalingGroupARN"`
+	LaunchConfigurationName          string                     `xml:"LaunchConfigurationName,omitempty"`
+	LaunchTemplate                   *launchTemplateView        `xml:"LaunchTemplate,omitempty"`
+	MinSize                          int                        `xml:"MinSize"`
+	MaxSize                          int                        `xml:"MaxSize"`
+	DesiredCapacity                  int                        `xml:"DesiredCapacity"`
+	DefaultCooldown                  int                        `xml:"DefaultCooldown"`
+	AvailabilityZones                wire.Members[string]       `xml:"AvailabilityZones"`
+	LoadBalancerNames                wire.Members[string]       `xml:"LoadBalancerNames"`
+	TargetGroupARNs                  wire.Members[string]       `xml:"TargetGroupARNs"`
+	HealthCheckType                  string                     `xml:"HealthCheckType"`
+	HealthCheckGracePeriod           int                        `xml:"HealthCheckGracePeriod"`
+	Instances                        wire.Members[instanceView] `xml:"Instances"`
+	CreatedTime                      string                     `xml:"CreatedTime"`
+	SuspendedProcesses               wire.Members[string]       `xml:"SuspendedProcesses"`
+	VPCZoneIdentifier                string                     `xml:"VPCZoneIdentifier,omitempty"`
+	EnabledMetrics                   wire.Members[string]       `xml:"EnabledMetrics"`
+	Tags                             wire.Members[tagView]      `xml:"Tags"`
+	TerminationPolicies              wire.Members[string]       `xml:"TerminationPolicies"`
+	NewInstancesProtectedFromScaleIn bool                       `xml:"NewInstancesProtectedFromScaleIn"`
+	ServiceLinkedRoleARN             string                     `xml:"ServiceLinkedRoleARN"`
+	CapacityRebalance                bool                       `xml:"CapacityRebalance"`
+	TrafficSources                   wire.Members[string]       `xml:"TrafficSources"`
 }
 
 type hookView struct {
@@ -878,8 +880,8 @@ func (c *Cloud) instanceView(g *group, m *member, withGroup bool) instanceView {
 	return v
 }
 
-func (c *Cloud) describeAutoScalingGroups(cl *call) (any, *apiError) {
-	names := cl.form.list("AutoScalingGroupNames.member")
+func (c *Cloud) describeAutoScalingGroups(cl *call) (any, *wire.Error) {
+	names := cl.form.List("AutoScalingGroupNames.member")
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if apiErr := c.authorizeAutoScaling(cl.caller, "DescribeAutoScalingGroups", "*"); apiErr != nil {
@@ -893,15 +895,15 @@ func (c *Cloud) describeAutoScalingGroups(cl *call) (any, *apiError) {
 	}
 	sort.Slice(groups, func(i, j int) bool { return groups[i].name < groups[j].name })
 	out := struct {
-		AutoScalingGroups members[groupView] `xml:"AutoScalingGroups"`
-	}{AutoScalingGroups: members[groupView]{}}
+		AutoScalingGroups wire.Members[groupView] `xml:"AutoScalingGroups"`
+	}{AutoScalingGroups: wire.Members[groupView]{}}
 	for _, g := range groups {
 		v := groupView{
 			AutoScalingGroupName: g.name, AutoScalingGroupARN: g.arn, LaunchConfigurationName: g.launchConfig,
 			LaunchTemplate: g.launchTemplate, MinSize: g.min, MaxSize: g.max, DesiredCapacity: g.desired,
 			DefaultCooldown: g.cooldown, AvailabilityZones: g.azs, HealthCheckType: g.healthCheckType,
-			HealthCheckGracePeriod: g.grace, CreatedTime: timestamp(g.created), VPCZoneIdentifier: strings.Join(g.subnets, ","),
-			TerminationPolicies:  members[string]{"Default"},
+			HealthCheckGracePeriod: g.grace, CreatedTime: wire.Timestamp(g.created), VPCZoneIdentifier: strings.Join(g.subnets, ","),
+			TerminationPolicies:  wire.Members[string]{"Default"},
 			ServiceLinkedRoleARN: "arn:aws:iam::" + g.account + ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
 		}
 		if len(g.terminationPolicies) > 0 {
@@ -918,16 +920,16 @@ func (c *Cloud) describeAutoScalingGroups(cl *call) (any, *apiError) {
 	return out, nil
 }
 
-func (c *Cloud) describeAutoScalingInstances(cl *call) (any, *apiError) {
-	ids := cl.form.list("InstanceIds.member")
+func (c *Cloud) describeAutoScalingInstances(cl *call) (any, *wire.Error) {
+	ids := cl.form.List("InstanceIds.member")
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if apiErr := c.authorizeAutoScaling(cl.caller, "DescribeAutoScalingInstances", "*"); apiErr != nil {
 		return nil, apiErr
 	}
 	out := struct {
-		AutoScalingInstances members[instanceView] `xml:"AutoScalingInstances"`
-	}{AutoScalingInstances: members[instanceView]{}}
+		AutoScalingInstances wire.Members[instanceView] `xml:"AutoScalingInstances"`
+	}{AutoScalingInstances: wire.Members[instanceView]{}}
 	for _, g := range c.groups {
 		if g.account != cl.caller.Account {
 			continue
@@ -944,17 +946,17 @@ func (c *Cloud) describeAutoScalingInstances(cl *call) (any, *apiError) {
 	return out, nil
 }
 
-func (c *Cloud) describeLifecycleHooks(cl *call) (any, *apiError) {
+func (c *Cloud) describeLifecycleHooks(cl *call) (any, *wire.Error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g, apiErr := c.authorizedGroup(cl, "DescribeLifecycleHooks")
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	names := cl.form.list("LifecycleHookNames.member")
+	names := cl.form.List("LifecycleHookNames.member")
 	out := struct {
-		LifecycleHooks members[hookView] `xml:"LifecycleHooks"`
-	}{LifecycleHooks: members[hookView]{}}
+		LifecycleHooks wire.Members[hookView] `xml:"LifecycleHooks"`
+	}{LifecycleHooks: wire.Members[hookView]{}}
 	for _, h := range g.hooks {
 		if len(names) == 0 || slices.Contains(names, h.name) {
 			out.LifecycleHooks = append(out.LifecycleHooks, hookView{
@@ -1014,8 +1016,8 @@ type activityDetail struct {
 func (c *Cloud) publishActivity(g *group, m *member, detailType, description, status, message string) {
 	d := activityDetail{
 		StatusCode: status, Description: description, AutoScalingGroupName: g.name, ActivityID: m.activity,
-		RequestID: m.activity, StatusMessage: message, EndTime: timestamp(c.clock.Now()), EC2InstanceID: m.inst.id,
-		StartTime: timestamp(m.started), Cause: m.cause,
+		RequestID: m.activity, StatusMessage: message, EndTime: wire.Timestamp(c.clock.Now()), EC2InstanceID: m.inst.id,
+		StartTime: wire.Timestamp(m.started), Cause: m.cause,
 	}
 	d.Details.AvailabilityZone, d.Details.SubnetID = m.inst.az, m.inst.subnetID
 	instanceARN := "arn:aws:ec2:" + c.region + ":" + g.account + ":instance/" + m.inst.id
@@ -1053,7 +1055,7 @@ const (
 
 // admin is the application account's root, for the Go helpers: they go
 // through the same validation as the API.
-func (c *Cloud) admin(f form) *call {
+func (c *Cloud) admin(f wire.Form) *call {
 	p, _ := parsePrincipal("arn:aws:iam::" + AppAccount + ":root")
 	return &call{caller: p, form: f, requestID: newUUID()}
 }
@@ -1062,7 +1064,7 @@ func (c *Cloud) admin(f form) *call {
 // as CreateAutoScalingGroup with a launch template would; its instances
 // launch at once.
 func (c *Cloud) CreateGroup(spec GroupSpec) error {
-	f := form{
+	f := wire.Form{
 		"AutoScalingGroupName": {spec.Name}, "MinSize": {strconv.Itoa(spec.Min)}, "MaxSize": {strconv.Itoa(spec.Max)},
 		"DesiredCapacity": {strconv.Itoa(spec.Desired)}, "LaunchTemplate.LaunchTemplateName": {spec.Name},
 	}
@@ -1107,7 +1109,7 @@ func (c *Cloud) CreateGroup(spec GroupSpec) error {
 // SetDesiredCapacity changes an application-account group's desired
 // capacity, as the API call does.
 func (c *Cloud) SetDesiredCapacity(groupName string, desired int) error {
-	f := form{"AutoScalingGroupName": {groupName}, "DesiredCapacity": {strconv.Itoa(desired)}}
+	f := wire.Form{"AutoScalingGroupName": {groupName}, "DesiredCapacity": {strconv.Itoa(desired)}}
 	if _, apiErr := c.setDesiredCapacity(c.admin(f)); apiErr != nil {
 		return apiErr
 	}

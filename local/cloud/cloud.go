@@ -13,6 +13,11 @@
 // the rule that starts the state machine from template.yaml (LoadRule). A
 // local SSM agent runs the document's Linux step for real (bash, against a
 // real BIND named: see package bind).
+//
+// What touches no emulator state lives in packages of its own: the wire
+// formats (package wire), IAM policy evaluation (iampolicy), EventBridge
+// event patterns (eventpattern) and CloudFormation template evaluation
+// (cfn).
 package cloud
 
 import (
@@ -28,6 +33,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/asgdns/asgdns/local/iampolicy"
+	"github.com/asgdns/asgdns/local/wire"
 )
 
 // The accounts of the local world and its default region: two
@@ -125,7 +133,7 @@ type Cloud struct {
 	closed       bool
 	targets      map[string]http.Handler
 	creds        map[string]*credential
-	rolePolicies map[string][]statement
+	rolePolicies map[string]iampolicy.Policy
 	roleTags     map[string]map[string]string // role ARN → tag key → value
 	networks     map[string]*network
 	instances    map[string]*instance
@@ -141,12 +149,12 @@ type Cloud struct {
 type call struct {
 	ctx       context.Context
 	caller    Principal
-	form      form   // query protocols
-	body      []byte // JSON protocols
+	form      wire.Form // query protocols
+	body      []byte    // JSON protocols
 	requestID string
 }
 
-type handlerFunc func(*call) (any, *apiError)
+type handlerFunc func(*call) (any, *wire.Error)
 
 type credential struct {
 	secret, token string
@@ -192,7 +200,7 @@ func New(opts Options) (*Cloud, error) {
 		clock: opts.Clock, region: opts.Region, log: log, shared: shared,
 		dnsConf: opts.DNSConfigPath, pickup: opts.AgentPickupDelay, workDir: opts.WorkDir,
 		targets: map[string]http.Handler{}, creds: map[string]*credential{},
-		rolePolicies: map[string][]statement{}, roleTags: map[string]map[string]string{},
+		rolePolicies: map[string]iampolicy.Policy{}, roleTags: map[string]map[string]string{},
 		networks: map[string]*network{}, instances: map[string]*instance{}, groups: map[string]*group{},
 		nodes: map[string]*managedNode{}, commands: map[string]*command{},
 		limits: newLimiter(opts.Throttle), agent: newAgentPool(opts.AgentWorkers, opts.CommandDuration),
@@ -339,7 +347,7 @@ func (c *Cloud) SetRolePolicy(roleARN string, policy json.RawMessage) error {
 	if err := json.Unmarshal(policy, &doc); err != nil {
 		return fmt.Errorf("cloud: policy for %s: %w", roleARN, err)
 	}
-	stmts, err := parsePolicy(doc)
+	stmts, err := iampolicy.Parse(doc)
 	if err != nil {
 		return fmt.Errorf("cloud: policy for %s: %w", roleARN, err)
 	}
@@ -395,7 +403,7 @@ func (c *Cloud) allowsLocked(p Principal, action, resource string, context map[s
 	if p.RoleARN == "" || !restricted {
 		return true
 	}
-	return evaluate(stmts, authzRequest{Action: action, Resource: resource, Caller: p, Context: context})
+	return stmts.Allows(iampolicy.Request{Action: action, Resource: resource, Caller: p.policyCaller(), Context: context})
 }
 
 // HandleTarget serves JSON-protocol requests whose X-Amz-Target starts with
@@ -427,40 +435,40 @@ var versions = map[string]string{"ec2": "2016-11-15", "autoscaling": "2011-01-01
 func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newUUID()
 	target := r.Header.Get("X-Amz-Target")
-	sc, signed := credentialScope(r)
-	proto, service := protoQuery, sc.Service
+	sc, signed := wire.CredentialScope(r)
+	proto, service := wire.Query, sc.Service
 	switch {
 	case target != "":
-		proto, service = protoJSON, target
+		proto, service = wire.JSON, target
 		if i := strings.LastIndex(target, "."); i >= 0 {
 			service = target[:i]
 		}
 	case service == "ec2":
-		proto = protoEC2
+		proto = wire.EC2
 	case service == "ssm" || service == "events" || strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json"):
-		proto = protoJSON
+		proto = wire.JSON
 	case !signed && r.URL.Query().Get("Version") == versions["ec2"]:
-		proto = protoEC2
+		proto = wire.EC2
 	}
-	fail := func(err *apiError) {
+	fail := func(err *wire.Error) {
 		c.log.Info("aws call refused", slog.String("target", target), slog.String("service", service),
 			slog.String("code", err.Code), slog.String("message", err.Message))
-		writeError(w, proto, service, requestID, err)
+		wire.WriteError(w, proto, service, requestID, err)
 	}
 	defer func() {
 		if v := recover(); v != nil {
 			c.log.Error("aws call panicked", slog.Any("panic", v))
-			fail(newError(http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure."))
+			fail(wire.NewError(http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure."))
 		}
 	}()
 
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 10<<20))
 	if err != nil {
-		fail(newError(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Request body is larger than 10 MiB or could not be read: %v", err))
+		fail(wire.NewError(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Request body is larger than 10 MiB or could not be read: %v", err))
 		return
 	}
 	if !signed {
-		fail(newError(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"))
+		fail(wire.NewError(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"))
 		return
 	}
 	caller, authErr := c.authenticate(r, sc, proto)
@@ -470,7 +478,7 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	cl := &call{ctx: r.Context(), caller: caller, body: body, requestID: requestID}
 
-	if proto == protoJSON {
+	if proto == wire.JSON {
 		op := strings.TrimPrefix(target, service+".")
 		if target != "" {
 			if apiErr := c.throttle(caller, sc.Service, op, proto); apiErr != nil {
@@ -489,11 +497,11 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h := c.json[service][op]
 		if target == "" {
-			fail(newError(http.StatusBadRequest, "UnknownOperationException", "Missing X-Amz-Target: a JSON-protocol request must name its operation"))
+			fail(wire.NewError(http.StatusBadRequest, "UnknownOperationException", "Missing X-Amz-Target: a JSON-protocol request must name its operation"))
 			return
 		}
 		if h == nil {
-			fail(newError(http.StatusBadRequest, "UnknownOperationException", "Unknown operation %s%s", target, c.servedHint(service)))
+			fail(wire.NewError(http.StatusBadRequest, "UnknownOperationException", "Unknown operation %s%s", target, c.servedHint(service)))
 			return
 		}
 		out, apiErr := h(cl)
@@ -502,13 +510,13 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		c.log.Debug("aws call", slog.String("target", target), slog.String("caller", caller.ARN))
-		writeJSONResult(w, requestID, out)
+		wire.WriteJSONResult(w, requestID, out)
 		return
 	}
 
 	values, perr := url.ParseQuery(string(body))
 	if perr != nil {
-		fail(newError(http.StatusNotFound, "MalformedQueryString", "The query string contains a syntax error: %v", perr))
+		fail(wire.NewError(http.StatusNotFound, "MalformedQueryString", "The query string contains a syntax error: %v", perr))
 		return
 	}
 	for k, v := range r.URL.Query() {
@@ -516,10 +524,10 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			values[k] = v
 		}
 	}
-	cl.form = form(values)
-	action := cl.form.get("Action")
+	cl.form = wire.Form(values)
+	action := cl.form.Get("Action")
 	if action == "" {
-		fail(newError(http.StatusBadRequest, "MissingAction", "No action was supplied with this request."))
+		fail(wire.NewError(http.StatusBadRequest, "MissingAction", "No action was supplied with this request."))
 		return
 	}
 	if apiErr := c.throttle(caller, sc.Service, action, proto); apiErr != nil {
@@ -529,14 +537,14 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	actions, known := c.query[service]
 	h := actions[action]
 	if h == nil {
-		fail(newError(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.%s", action, c.servedHint(service)))
+		fail(wire.NewError(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.%s", action, c.servedHint(service)))
 		return
 	}
-	if v := cl.form.get("Version"); v != versions[service] && known {
+	if v := cl.form.Get("Version"); v != versions[service] && known {
 		if v == "" {
-			fail(newError(http.StatusBadRequest, "MissingParameter", "The request must contain the parameter Version"))
+			fail(wire.NewError(http.StatusBadRequest, "MissingParameter", "The request must contain the parameter Version"))
 		} else {
-			fail(newError(http.StatusBadRequest, "NoSuchVersion", "The requested version (%s) of service %s does not exist", v, service))
+			fail(wire.NewError(http.StatusBadRequest, "NoSuchVersion", "The requested version (%s) of service %s does not exist", v, service))
 		}
 		return
 	}
@@ -546,11 +554,11 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.log.Debug("aws call", slog.String("service", service), slog.String("action", action), slog.String("caller", caller.ARN))
-	if proto == protoEC2 {
-		writeEC2Result(w, requestID, out)
+	if proto == wire.EC2 {
+		wire.WriteEC2Result(w, requestID, out)
 		return
 	}
-	writeQueryResult(w, service, action, requestID, out)
+	wire.WriteQueryResult(w, service, action, requestID, out)
 }
 
 // servedHint explains, for a service this endpoint does not emulate, what it
@@ -568,29 +576,29 @@ func (c *Cloud) servedHint(service string) string {
 // authenticate resolves the caller from the signing key. The signature
 // itself is not verified: the local world trusts its clients, but not the
 // wrong region.
-func (c *Cloud) authenticate(r *http.Request, sc scope, proto protocol) (Principal, *apiError) {
+func (c *Cloud) authenticate(r *http.Request, sc wire.Scope, proto wire.Protocol) (Principal, *wire.Error) {
 	c.mu.Lock()
 	cred := c.creds[sc.AccessKeyID]
 	c.mu.Unlock()
 	token := r.Header.Get("X-Amz-Security-Token")
 	if cred == nil || (cred.token != "" && token != cred.token) {
 		switch proto {
-		case protoEC2:
-			return Principal{}, newError(http.StatusUnauthorized, "AuthFailure", "AWS was not able to validate the provided access credentials")
-		case protoJSON:
-			return Principal{}, newError(http.StatusBadRequest, "UnrecognizedClientException", "The security token included in the request is invalid.")
+		case wire.EC2:
+			return Principal{}, wire.NewError(http.StatusUnauthorized, "AuthFailure", "AWS was not able to validate the provided access credentials")
+		case wire.JSON:
+			return Principal{}, wire.NewError(http.StatusBadRequest, "UnrecognizedClientException", "The security token included in the request is invalid.")
 		}
-		return Principal{}, newError(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
+		return Principal{}, wire.NewError(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
 	}
 	if sc.Region != c.region {
 		msg := fmt.Sprintf("Credential should be scoped to a valid region, not '%s'. This endpoint serves %s.", sc.Region, c.region)
 		switch proto {
-		case protoEC2:
-			return Principal{}, newError(http.StatusUnauthorized, "AuthFailure", "%s", msg)
-		case protoJSON:
-			return Principal{}, newError(http.StatusBadRequest, "InvalidSignatureException", "%s", msg)
+		case wire.EC2:
+			return Principal{}, wire.NewError(http.StatusUnauthorized, "AuthFailure", "%s", msg)
+		case wire.JSON:
+			return Principal{}, wire.NewError(http.StatusBadRequest, "InvalidSignatureException", "%s", msg)
 		}
-		return Principal{}, newError(http.StatusForbidden, "SignatureDoesNotMatch", "%s", msg)
+		return Principal{}, wire.NewError(http.StatusForbidden, "SignatureDoesNotMatch", "%s", msg)
 	}
 	return cred.principal, nil
 }

@@ -9,6 +9,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/asgdns/asgdns/local/iampolicy"
+	"github.com/asgdns/asgdns/local/wire"
 )
 
 // EC2: the instances the simulated Auto Scaling groups launch (and the
@@ -179,20 +182,20 @@ type ec2Instance struct {
 	Monitoring struct {
 		State string `xml:"state"`
 	} `xml:"monitoring"`
-	SubnetID           string          `xml:"subnetId"`
-	VpcID              string          `xml:"vpcId"`
-	PrivateIPAddress   string          `xml:"privateIpAddress"`
-	SourceDestCheck    bool            `xml:"sourceDestCheck"`
-	StateReason        *ec2StateReason `xml:"stateReason,omitempty"`
-	Architecture       string          `xml:"architecture"`
-	RootDeviceType     string          `xml:"rootDeviceType"`
-	RootDeviceName     string          `xml:"rootDeviceName"`
-	VirtualizationType string          `xml:"virtualizationType"`
-	Tags               items[ec2Tag]   `xml:"tagSet"`
-	Hypervisor         string          `xml:"hypervisor"`
-	NetworkInterfaces  items[ec2ENI]   `xml:"networkInterfaceSet"`
-	EbsOptimized       bool            `xml:"ebsOptimized"`
-	EnaSupport         bool            `xml:"enaSupport"`
+	SubnetID           string             `xml:"subnetId"`
+	VpcID              string             `xml:"vpcId"`
+	PrivateIPAddress   string             `xml:"privateIpAddress"`
+	SourceDestCheck    bool               `xml:"sourceDestCheck"`
+	StateReason        *ec2StateReason    `xml:"stateReason,omitempty"`
+	Architecture       string             `xml:"architecture"`
+	RootDeviceType     string             `xml:"rootDeviceType"`
+	RootDeviceName     string             `xml:"rootDeviceName"`
+	VirtualizationType string             `xml:"virtualizationType"`
+	Tags               wire.Items[ec2Tag] `xml:"tagSet"`
+	Hypervisor         string             `xml:"hypervisor"`
+	NetworkInterfaces  wire.Items[ec2ENI] `xml:"networkInterfaceSet"`
+	EbsOptimized       bool               `xml:"ebsOptimized"`
+	EnaSupport         bool               `xml:"enaSupport"`
 }
 
 type ec2StateReason struct {
@@ -211,16 +214,16 @@ type ec2ENI struct {
 }
 
 type ec2Reservation struct {
-	ReservationID string             `xml:"reservationId"`
-	OwnerID       string             `xml:"ownerId"`
-	Instances     items[ec2Instance] `xml:"instancesSet"`
+	ReservationID string                  `xml:"reservationId"`
+	OwnerID       string                  `xml:"ownerId"`
+	Instances     wire.Items[ec2Instance] `xml:"instancesSet"`
 }
 
 type describeInstancesResponse struct {
-	XMLName      xml.Name              `xml:"DescribeInstancesResponse"`
-	Xmlns        string                `xml:"xmlns,attr"`
-	RequestID    string                `xml:"requestId"`
-	Reservations items[ec2Reservation] `xml:"reservationSet"`
+	XMLName      xml.Name                   `xml:"DescribeInstancesResponse"`
+	Xmlns        string                     `xml:"xmlns,attr"`
+	RequestID    string                     `xml:"requestId"`
+	Reservations wire.Items[ec2Reservation] `xml:"reservationSet"`
 }
 
 var instanceIDRE = regexp.MustCompile(`^i-([0-9a-f]{8}|[0-9a-f]{17})$`)
@@ -243,15 +246,15 @@ var ec2Filters = map[string]func(*instance) []string{
 	},
 }
 
-func (c *Cloud) describeInstances(cl *call) (any, *apiError) {
+func (c *Cloud) describeInstances(cl *call) (any, *wire.Error) {
 	const action = "ec2:DescribeInstances"
 	if !c.allows(cl.caller, action, "*", nil) {
-		return nil, newError(http.StatusForbidden, "UnauthorizedOperation", "You are not authorized to perform this operation. %s", notAuthorized(cl.caller, action, "*"))
+		return nil, wire.NewError(http.StatusForbidden, "UnauthorizedOperation", "You are not authorized to perform this operation. %s", notAuthorized(cl.caller, action, "*"))
 	}
-	ids := cl.form.list("InstanceId")
+	ids := cl.form.List("InstanceId")
 	for _, id := range ids {
 		if !instanceIDRE.MatchString(id) {
-			return nil, newError(http.StatusBadRequest, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"", id)
+			return nil, wire.NewError(http.StatusBadRequest, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"", id)
 		}
 	}
 	type filter struct {
@@ -259,8 +262,8 @@ func (c *Cloud) describeInstances(cl *call) (any, *apiError) {
 		get    func(*instance) []string
 	}
 	var filters []filter
-	for _, f := range cl.form.structs("Filter") {
-		name := f.get("Name")
+	for _, f := range cl.form.Structs("Filter") {
+		name := f.Get("Name")
 		get := ec2Filters[name]
 		if key, ok := strings.CutPrefix(name, "tag:"); ok {
 			get = func(i *instance) []string {
@@ -273,9 +276,9 @@ func (c *Cloud) describeInstances(cl *call) (any, *apiError) {
 			}
 		}
 		if get == nil {
-			return nil, newError(http.StatusBadRequest, "InvalidParameterValue", "The filter '%s' is invalid", name)
+			return nil, wire.NewError(http.StatusBadRequest, "InvalidParameterValue", "The filter '%s' is invalid", name)
 		}
-		filters = append(filters, filter{values: f.list("Value"), get: get})
+		filters = append(filters, filter{values: f.List("Value"), get: get})
 	}
 
 	c.mu.Lock()
@@ -300,14 +303,14 @@ func (c *Cloud) describeInstances(cl *call) (any, *apiError) {
 	switch len(missing) {
 	case 0:
 	case 1:
-		return nil, newError(http.StatusBadRequest, "InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", missing[0])
+		return nil, wire.NewError(http.StatusBadRequest, "InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", missing[0])
 	default:
-		return nil, newError(http.StatusBadRequest, "InvalidInstanceID.NotFound", "The instance IDs '%s' do not exist", strings.Join(missing, ", "))
+		return nil, wire.NewError(http.StatusBadRequest, "InvalidInstanceID.NotFound", "The instance IDs '%s' do not exist", strings.Join(missing, ", "))
 	}
 	found = slices.DeleteFunc(found, func(inst *instance) bool {
 		for _, f := range filters {
 			if !slices.ContainsFunc(f.get(inst), func(v string) bool {
-				return slices.ContainsFunc(f.values, func(want string) bool { return wildcard(want, v) })
+				return slices.ContainsFunc(f.values, func(want string) bool { return iampolicy.Wildcard(want, v) })
 			}) {
 				return true
 			}
@@ -320,10 +323,10 @@ func (c *Cloud) describeInstances(cl *call) (any, *apiError) {
 		}
 		return found[i].id < found[j].id
 	})
-	out := describeInstancesResponse{Xmlns: xmlNamespace["ec2"], RequestID: cl.requestID}
+	out := describeInstancesResponse{Xmlns: wire.Namespace("ec2"), RequestID: cl.requestID}
 	for _, inst := range found {
 		out.Reservations = append(out.Reservations, ec2Reservation{
-			ReservationID: inst.reservationID, OwnerID: inst.account, Instances: items[ec2Instance]{c.ec2View(inst)},
+			ReservationID: inst.reservationID, OwnerID: inst.account, Instances: wire.Items[ec2Instance]{c.ec2View(inst)},
 		})
 	}
 	return out, nil
@@ -332,7 +335,7 @@ func (c *Cloud) describeInstances(cl *call) (any, *apiError) {
 func (c *Cloud) ec2View(inst *instance) ec2Instance {
 	v := ec2Instance{
 		InstanceID: inst.id, ImageID: inst.imageID, InstanceType: inst.instanceType,
-		LaunchTime: timestamp(inst.launched), SubnetID: inst.subnetID, VpcID: inst.vpcID,
+		LaunchTime: wire.Timestamp(inst.launched), SubnetID: inst.subnetID, VpcID: inst.vpcID,
 		PrivateIPAddress: inst.privateIP, SourceDestCheck: true, Architecture: "x86_64",
 		RootDeviceType: "ebs", RootDeviceName: "/dev/xvda", VirtualizationType: "hvm", Hypervisor: "xen",
 		EbsOptimized: true, EnaSupport: true,

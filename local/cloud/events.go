@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/asgdns/asgdns/local/eventpattern"
+	"github.com/asgdns/asgdns/local/wire"
 )
 
 // EventBridge: each account's default event bus, rules with an event
@@ -43,7 +46,7 @@ type Rule struct {
 
 type rule struct {
 	Rule
-	matcher *patternMatcher
+	matcher *eventpattern.Pattern
 }
 
 // DeadLetter is an event a rule could not deliver within its retry policy.
@@ -67,7 +70,7 @@ func (c *Cloud) OnEvent(r Rule) error {
 		p := defaultRetryPolicy
 		r.RetryPolicy = &p
 	}
-	m, err := compilePattern(r.Pattern)
+	m, err := eventpattern.Compile(r.Pattern)
 	if err != nil {
 		return fmt.Errorf("cloud: rule %s: %w", r.Name, err)
 	}
@@ -123,7 +126,7 @@ func (c *Cloud) route(account string, raw json.RawMessage) {
 		return
 	}
 	for _, r := range c.rules {
-		if r.Account == account && r.matcher.matches(doc) {
+		if r.Account == account && r.matcher.Matches(doc) {
 			c.deliver(r, raw, 1, c.clock.Now())
 		}
 	}
@@ -176,13 +179,13 @@ func (c *Cloud) Inject(raw json.RawMessage) error {
 // --- the API ----------------------------------------------------------------
 
 type putEventsEntry struct {
-	Source       string   `json:"Source"`
-	DetailType   string   `json:"DetailType"`
-	Detail       string   `json:"Detail"`
-	Resources    []string `json:"Resources"`
-	Time         *epoch   `json:"Time"`
-	EventBusName string   `json:"EventBusName"`
-	TraceHeader  string   `json:"TraceHeader"`
+	Source       string      `json:"Source"`
+	DetailType   string      `json:"DetailType"`
+	Detail       string      `json:"Detail"`
+	Resources    []string    `json:"Resources"`
+	Time         *wire.Epoch `json:"Time"`
+	EventBusName string      `json:"EventBusName"`
+	TraceHeader  string      `json:"TraceHeader"`
 }
 
 type putEventsResultEntry struct {
@@ -191,21 +194,21 @@ type putEventsResultEntry struct {
 	ErrorMessage string `json:"ErrorMessage,omitempty"`
 }
 
-func (c *Cloud) putEvents(cl *call) (any, *apiError) {
+func (c *Cloud) putEvents(cl *call) (any, *wire.Error) {
 	var in struct {
 		Entries    []putEventsEntry `json:"Entries"`
 		EndpointID string           `json:"EndpointId"`
 	}
-	if apiErr := decodeJSON(cl.body, &in); apiErr != nil {
+	if apiErr := wire.DecodeJSON(cl.body, &in); apiErr != nil {
 		return nil, apiErr
 	}
 	if len(in.Entries) == 0 || len(in.Entries) > 10 {
-		return nil, newError(http.StatusBadRequest, "ValidationException",
+		return nil, wire.NewError(http.StatusBadRequest, "ValidationException",
 			"1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10 and greater than or equal to 1")
 	}
 	busARN := "arn:aws:events:" + c.region + ":" + cl.caller.Account + ":event-bus/default"
 	if !c.allows(cl.caller, "events:PutEvents", busARN, nil) {
-		return nil, newError(http.StatusBadRequest, "AccessDeniedException", "%s", notAuthorized(cl.caller, "events:PutEvents", busARN))
+		return nil, wire.NewError(http.StatusBadRequest, "AccessDeniedException", "%s", notAuthorized(cl.caller, "events:PutEvents", busARN))
 	}
 	out := struct {
 		FailedEntryCount int                    `json:"FailedEntryCount"`
@@ -264,21 +267,21 @@ func (c *Cloud) putEvent(account, busARN string, e putEventsEntry) putEventsResu
 	return putEventsResultEntry{EventID: ev.ID}
 }
 
-func (c *Cloud) testEventPattern(cl *call) (any, *apiError) {
+func (c *Cloud) testEventPattern(cl *call) (any, *wire.Error) {
 	var in struct {
 		EventPattern string `json:"EventPattern"`
 		Event        string `json:"Event"`
 	}
-	if apiErr := decodeJSON(cl.body, &in); apiErr != nil {
+	if apiErr := wire.DecodeJSON(cl.body, &in); apiErr != nil {
 		return nil, apiErr
 	}
-	m, err := compilePattern(json.RawMessage(in.EventPattern))
+	m, err := eventpattern.Compile(json.RawMessage(in.EventPattern))
 	if err != nil {
-		return nil, newError(http.StatusBadRequest, "InvalidEventPatternException", "Event pattern is not valid. Reason: %v", err)
+		return nil, wire.NewError(http.StatusBadRequest, "InvalidEventPatternException", "Event pattern is not valid. Reason: %v", err)
 	}
 	var doc map[string]any
 	if err := json.Unmarshal([]byte(in.Event), &doc); err != nil {
-		return nil, newError(http.StatusBadRequest, "InvalidEventPatternException", "Parameter Event is not valid. Reason: it is not a JSON object")
+		return nil, wire.NewError(http.StatusBadRequest, "InvalidEventPatternException", "Parameter Event is not valid. Reason: it is not a JSON object")
 	}
 	var missing []string
 	for _, f := range []string{"id", "account", "source", "time", "region", "resources", "detail-type"} {
@@ -287,9 +290,9 @@ func (c *Cloud) testEventPattern(cl *call) (any, *apiError) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, newError(http.StatusBadRequest, "InvalidEventPatternException", "Parameter Event is not valid. Reason: Provided Event is missing required fields: [%s]", strings.Join(missing, ", "))
+		return nil, wire.NewError(http.StatusBadRequest, "InvalidEventPatternException", "Parameter Event is not valid. Reason: Provided Event is missing required fields: [%s]", strings.Join(missing, ", "))
 	}
 	return struct {
 		Result bool `json:"Result"`
-	}{m.matches(doc)}, nil
+	}{m.Matches(doc)}, nil
 }

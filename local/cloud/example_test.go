@@ -7,8 +7,8 @@ import (
 	"log"
 	"net/http/httptest"
 
+	"github.com/asgdns/asgdns/local/bind"
 	"github.com/asgdns/asgdns/local/cloud"
-	"github.com/asgdns/asgdns/local/cloud/bind"
 )
 
 // The local world as a stack wires it: named for the zone, the endpoint,
@@ -19,7 +19,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer dns.Close()
+	defer func() { _ = dns.Close() }()
 
 	world, err := cloud.New(cloud.Options{
 		SharedServicesTemplate: "../../shared-services/template.yaml",
@@ -31,7 +31,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer world.Close()
+	defer func() { _ = world.Close() }()
 	endpoint := httptest.NewServer(world.Handler()) // AWS_ENDPOINT_URL for the functions and the CLI
 	defer endpoint.Close()
 

@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/asgdns/asgdns/local/awscli"
 )
 
 // The principals the tests call as. The two function roles are the
@@ -207,11 +209,7 @@ func (r *recorder) waitEvents(t *testing.T, n int) []json.RawMessage {
 // CLI is not installed.
 func (w *world) cli(c creds, args ...string) (stdout, stderr string, exit int) {
 	w.t.Helper()
-	path, err := exec.LookPath("aws")
-	if err != nil {
-		w.t.Fatal("the AWS CLI is not installed: pip install awscli (or apt-get install -y awscli), then run the tests again")
-	}
-	cmd := exec.Command(path, append([]string{"--endpoint-url", w.url, "--region", DefaultRegion, "--output", "json"}, args...)...)
+	cmd := exec.Command(awscli.Path(w.t), append([]string{"--endpoint-url", w.url, "--region", DefaultRegion, "--output", "json"}, args...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "AWS_") {
 			cmd.Env = append(cmd.Env, kv)
@@ -224,7 +222,7 @@ func (w *world) cli(c creds, args ...string) (stdout, stderr string, exit int) {
 	}
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err = cmd.Run()
+	err := cmd.Run()
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
 		exit = exitErr.ExitCode()

@@ -44,45 +44,6 @@ func TestParsePrincipal(t *testing.T) {
 	}
 }
 
-func TestConditionOperators(t *testing.T) {
-	ctx := map[string]string{"k": "Value-1", "arn": "arn:aws:iam::1:role/xFunctionRoley"}
-	for _, tc := range []struct {
-		c    condition
-		want bool
-	}{
-		{condition{Operator: "StringEquals", Key: "k", Values: []string{"x", "Value-1"}}, true},
-		{condition{Operator: "StringNotEquals", Key: "k", Values: []string{"Value-1"}}, false},
-		{condition{Operator: "StringEqualsIgnoreCase", Key: "k", Values: []string{"value-1"}}, true},
-		{condition{Operator: "StringLike", Key: "k", Values: []string{"Val?e-*"}}, true},
-		{condition{Operator: "StringNotLike", Key: "k", Values: []string{"V*"}}, false},
-		{condition{Operator: "ArnLike", Key: "arn", Values: []string{"arn:*:iam::*:role/*FunctionRole*"}}, true},
-		{condition{Operator: "StringEquals", Key: "missing", Values: []string{"x"}}, false},
-		{condition{Operator: "StringNotEquals", Key: "missing", Values: []string{"x"}}, true},
-		{condition{Operator: "StringEquals", IfExists: true, Key: "missing", Values: []string{"x"}}, true},
-		{condition{Operator: "Null", Key: "missing", Values: []string{"true"}}, true},
-		{condition{Operator: "Null", Key: "k", Values: []string{"true"}}, false},
-	} {
-		if got := tc.c.holds(ctx); got != tc.want {
-			t.Errorf("%+v = %v, want %v", tc.c, got, tc.want)
-		}
-	}
-	for _, bad := range []string{
-		`{"Statement":[{"Effect":"Allow","NotAction":"s3:*","Resource":"*"}]}`,
-		`{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForAnyValue:StringEquals":{"k":"v"}}}]}`,
-		`{"Statement":[{"Effect":"Maybe","Action":"*"}]}`,
-		`{"Version":"2012-10-17"}`,
-	} {
-		var doc any
-		_ = json.Unmarshal([]byte(bad), &doc)
-		if _, err := parsePolicy(doc); err == nil {
-			t.Errorf("policy %s was accepted", bad)
-		}
-	}
-	if !wildcard("a*b?d", "axxbcd") || wildcard("a*b", "ab c") || !wildcard("*", "") {
-		t.Error("wildcard")
-	}
-}
-
 // A role restricted with SetRolePolicy gets each service's refusal.
 func TestRolePolicies(t *testing.T) {
 	w := newWorld(t)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/asgdns/asgdns/local/wire"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -41,7 +42,7 @@ func (w *world) raw(t *testing.T, scope, target, contentType, body string) (int,
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, string(b)
 }
@@ -203,7 +204,7 @@ func TestErrorsThroughTheSDK(t *testing.T) {
 		caller, ok := CallerFrom(r.Context())
 		body, _ := io.ReadAll(r.Body)
 		if !ok || caller.Account != AppAccount || !json.Valid(body) {
-			WriteJSONError(rw, r, 500, "InternalFailure", fmt.Sprintf("caller %v %v body %s", caller, ok, body))
+			wire.WriteJSONError(rw, r, 500, "InternalFailure", fmt.Sprintf("caller %v %v body %s", caller, ok, body))
 			return
 		}
 		if r.Header.Get("X-Amz-Target") == "AWSStepFunctions.ListStateMachines" {
@@ -211,7 +212,7 @@ func TestErrorsThroughTheSDK(t *testing.T) {
 			_, _ = rw.Write([]byte(`{"stateMachines":[{"name":"asgdns","stateMachineArn":"arn:aws:states:eu-west-1:111111111111:stateMachine:asgdns","type":"STANDARD","creationDate":1.7e9}]}`))
 			return
 		}
-		WriteJSONError(rw, r, 400, "UnknownOperationException", "nope")
+		wire.WriteJSONError(rw, r, 400, "UnknownOperationException", "nope")
 	}))
 	list, err := client.ListStateMachines(ctx, &sfn.ListStateMachinesInput{})
 	if err != nil || len(list.StateMachines) != 1 || aws.ToString(list.StateMachines[0].Name) != "asgdns" {
@@ -262,7 +263,7 @@ func TestErrorsThroughTheCLI(t *testing.T) {
 
 func TestPanicsBecomeInternalFailure(t *testing.T) {
 	w := newWorld(t)
-	w.cloud.json["AmazonSSM"]["Boom"] = func(*call) (any, *apiError) { panic("boom") }
+	w.cloud.json["AmazonSSM"]["Boom"] = func(*call) (any, *wire.Error) { panic("boom") }
 	status, _, body := w.raw(t, keySharedAdmin+"/eu-west-1/ssm", "AmazonSSM.Boom", json11, "{}")
 	if status != 500 || !strings.Contains(body, "InternalFailure") {
 		t.Errorf("%d %s", status, body)

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/asgdns/asgdns/local/wire"
 )
 
 // SSM Run Command in the shared-services account: managed nodes (the
@@ -152,22 +154,22 @@ var (
 	maxErrors       = regexp.MustCompile(`^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$`)
 )
 
-func ssmValidation(problems []string) *apiError {
-	return newError(http.StatusBadRequest, "ValidationException", "%s", validationMessage(problems))
+func ssmValidation(problems []string) *wire.Error {
+	return wire.NewError(http.StatusBadRequest, "ValidationException", "%s", wire.ValidationMessage(problems))
 }
 
 // authorizeSSM checks an SSM call: the data plane (documents, nodes,
 // commands) lives in the shared-services account, and nothing the
 // application stack deploys grants SSM permissions there, so callers from
 // any other account are refused as IAM would refuse them.
-func (c *Cloud) authorizeSSM(p Principal, action, resource string, ctx map[string]string) *apiError {
+func (c *Cloud) authorizeSSM(p Principal, action, resource string, ctx map[string]string) *wire.Error {
 	if p.Account != SharedServicesAccount || !c.allows(p, action, resource, ctx) {
-		return newError(http.StatusBadRequest, "AccessDeniedException", "%s", notAuthorized(p, action, resource))
+		return wire.NewError(http.StatusBadRequest, "AccessDeniedException", "%s", notAuthorized(p, action, resource))
 	}
 	return nil
 }
 
-func (c *Cloud) sendCommand(cl *call) (any, *apiError) {
+func (c *Cloud) sendCommand(cl *call) (any, *wire.Error) {
 	var in struct {
 		DocumentName           string                  `json:"DocumentName"`
 		DocumentVersion        string                  `json:"DocumentVersion"`
@@ -181,7 +183,7 @@ func (c *Cloud) sendCommand(cl *call) (any, *apiError) {
 		ServiceRoleArn         string                  `json:"ServiceRoleArn"`
 		CloudWatchOutputConfig *cloudWatchOutputConfig `json:"CloudWatchOutputConfig"`
 	}
-	if apiErr := decodeJSON(cl.body, &in); apiErr != nil {
+	if apiErr := wire.DecodeJSON(cl.body, &in); apiErr != nil {
 		return nil, apiErr
 	}
 	var problems []string
@@ -208,7 +210,7 @@ func (c *Cloud) sendCommand(cl *call) (any, *apiError) {
 		return nil, ssmValidation(problems)
 	}
 	if len(in.InstanceIDs) == 0 && len(in.Targets) == 0 {
-		return nil, newError(http.StatusBadRequest, "InvalidParameters", "Either InstanceIds or Targets must be specified")
+		return nil, wire.NewError(http.StatusBadRequest, "InvalidParameters", "Either InstanceIds or Targets must be specified")
 	}
 
 	docName := strings.TrimPrefix(in.DocumentName, "arn:aws:ssm:"+c.region+":"+SharedServicesAccount+":document/")
@@ -221,7 +223,7 @@ func (c *Cloud) sendCommand(cl *call) (any, *apiError) {
 	// permissions said above.
 	tn := c.shared.byDocument(docName)
 	if tn == nil {
-		return nil, newError(http.StatusBadRequest, "InvalidDocument", "Document with name %s does not exist.", docName)
+		return nil, wire.NewError(http.StatusBadRequest, "InvalidDocument", "Document with name %s does not exist.", docName)
 	}
 	doc := tn.document
 	version := in.DocumentVersion
@@ -231,7 +233,7 @@ func (c *Cloud) sendCommand(cl *call) (any, *apiError) {
 			version = "$DEFAULT"
 		}
 	default:
-		return nil, newError(http.StatusBadRequest, "InvalidDocumentVersion", "The document version %s is not valid or does not exist.", version)
+		return nil, wire.NewError(http.StatusBadRequest, "InvalidDocumentVersion", "The document version %s is not valid or does not exist.", version)
 	}
 	params, apiErr := validateParameters(doc, in.Parameters)
 	if apiErr != nil {
@@ -295,9 +297,9 @@ func (c *Cloud) sendCommand(cl *call) (any, *apiError) {
 // validateParameters checks the parameters against the document: known
 // names, one value per String parameter, allowedPattern (with Go's regexp,
 // as the agent checks them), defaults for the rest.
-func validateParameters(doc Document, given map[string][]string) (map[string][]string, *apiError) {
-	invalid := func(format string, args ...any) (map[string][]string, *apiError) {
-		return nil, newError(http.StatusBadRequest, "InvalidParameters", format, args...)
+func validateParameters(doc Document, given map[string][]string) (map[string][]string, *wire.Error) {
+	invalid := func(format string, args ...any) (map[string][]string, *wire.Error) {
+		return nil, wire.NewError(http.StatusBadRequest, "InvalidParameters", format, args...)
 	}
 	names := make([]string, 0, len(given))
 	for name := range given {
@@ -357,12 +359,12 @@ func (d Document) defaultOf(name string) (string, bool) {
 
 // resolveTargets turns InstanceIds or Targets into managed nodes of the
 // shared-services account (caller holds c.mu).
-func (c *Cloud) resolveTargets(ids []string, targets []ssmTarget) ([]string, *apiError) {
+func (c *Cloud) resolveTargets(ids []string, targets []ssmTarget) ([]string, *wire.Error) {
 	var out []string
 	seen := map[string]bool{}
 	for _, id := range ids {
 		if seen[id] {
-			return nil, newError(http.StatusBadRequest, "DuplicateInstanceId", "Instance Id %s is duplicated in the request.", id)
+			return nil, wire.NewError(http.StatusBadRequest, "DuplicateInstanceId", "Instance Id %s is duplicated in the request.", id)
 		}
 		seen[id] = true
 		out = append(out, id)
@@ -387,7 +389,7 @@ func (c *Cloud) resolveTargets(ids []string, targets []ssmTarget) ([]string, *ap
 					matched = append(matched, id)
 				}
 			default:
-				return nil, newError(http.StatusBadRequest, "InvalidParameters", "Target key %s is not supported (InstanceIds, tag:<key>, tag-key)", t.Key)
+				return nil, wire.NewError(http.StatusBadRequest, "InvalidParameters", "Target key %s is not supported (InstanceIds, tag:<key>, tag-key)", t.Key)
 			}
 		}
 		if t.Key == "InstanceIds" {
@@ -412,7 +414,7 @@ func (c *Cloud) resolveTargets(ids []string, targets []ssmTarget) ([]string, *ap
 		}
 	}
 	if len(unknown) > 0 {
-		return nil, newError(http.StatusBadRequest, "InvalidInstanceId", "Instances [[%s]] not in a valid state for account %s", strings.Join(unknown, ", "), SharedServicesAccount)
+		return nil, wire.NewError(http.StatusBadRequest, "InvalidInstanceId", "Instances [[%s]] not in a valid state for account %s", strings.Join(unknown, ", "), SharedServicesAccount)
 	}
 	return out, nil
 }
@@ -454,11 +456,11 @@ type commandView struct {
 	DocumentName           string                  `json:"DocumentName"`
 	DocumentVersion        string                  `json:"DocumentVersion"`
 	Comment                string                  `json:"Comment"`
-	ExpiresAfter           epoch                   `json:"ExpiresAfter"`
+	ExpiresAfter           wire.Epoch              `json:"ExpiresAfter"`
 	Parameters             map[string][]string     `json:"Parameters"`
 	InstanceIDs            []string                `json:"InstanceIds"`
 	Targets                []ssmTarget             `json:"Targets"`
-	RequestedDateTime      epoch                   `json:"RequestedDateTime"`
+	RequestedDateTime      wire.Epoch              `json:"RequestedDateTime"`
 	Status                 string                  `json:"Status"`
 	StatusDetails          string                  `json:"StatusDetails"`
 	OutputS3Region         string                  `json:"OutputS3Region"`
@@ -480,8 +482,8 @@ func (c *Cloud) commandView(cmd *command) commandView {
 	}
 	v := commandView{
 		CommandID: cmd.id, DocumentName: cmd.documentName, DocumentVersion: cmd.documentVersion, Comment: cmd.comment,
-		ExpiresAfter: epoch(cmd.requested.Add(time.Duration(cmd.timeoutSeconds)*time.Second + longest)), Parameters: cmd.params,
-		InstanceIDs: cmd.instanceIDs, Targets: cmd.targets, RequestedDateTime: epoch(cmd.requested),
+		ExpiresAfter: wire.Epoch(cmd.requested.Add(time.Duration(cmd.timeoutSeconds)*time.Second + longest)), Parameters: cmd.params,
+		InstanceIDs: cmd.instanceIDs, Targets: cmd.targets, RequestedDateTime: wire.Epoch(cmd.requested),
 		Status: "Pending", StatusDetails: "Pending", OutputS3Region: c.region, MaxConcurrency: cmd.maxConcurrency,
 		MaxErrors: cmd.maxErrors, TargetCount: len(cmd.invocations), ServiceRole: cmd.serviceRole,
 		CloudWatchOutputConfig: cmd.cloudWatch, TimeoutSeconds: cmd.timeoutSeconds,
@@ -540,16 +542,16 @@ func isoOrEmpty(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return timestamp(t)
+	return wire.Timestamp(t)
 }
 
-func (c *Cloud) getCommandInvocation(cl *call) (any, *apiError) {
+func (c *Cloud) getCommandInvocation(cl *call) (any, *wire.Error) {
 	var in struct {
 		CommandID  string `json:"CommandId"`
 		InstanceID string `json:"InstanceId"`
 		PluginName string `json:"PluginName"`
 	}
-	if apiErr := decodeJSON(cl.body, &in); apiErr != nil {
+	if apiErr := wire.DecodeJSON(cl.body, &in); apiErr != nil {
 		return nil, apiErr
 	}
 	var problems []string
@@ -582,7 +584,7 @@ func (c *Cloud) getCommandInvocation(cl *call) (any, *apiError) {
 	if inv == nil || !inv.visible {
 		// Also right after SendCommand, until the agent has the command:
 		// Run Command is eventually consistent.
-		return nil, newError(http.StatusBadRequest, "InvocationDoesNotExist", "")
+		return nil, wire.NewError(http.StatusBadRequest, "InvocationDoesNotExist", "")
 	}
 	out := map[string]any{
 		"CommandId": cmd.id, "InstanceId": inv.node.id, "Comment": cmd.comment, "DocumentName": cmd.documentName,
@@ -597,7 +599,7 @@ func (c *Cloud) getCommandInvocation(cl *call) (any, *apiError) {
 	case in.PluginName != "":
 		i := slices.IndexFunc(inv.plugins, func(p *pluginResult) bool { return p.name == in.PluginName })
 		if i < 0 {
-			return nil, newError(http.StatusBadRequest, "InvalidPluginName", "The plugin name %s is not valid for document %s.", in.PluginName, cmd.documentName)
+			return nil, wire.NewError(http.StatusBadRequest, "InvalidPluginName", "The plugin name %s is not valid for document %s.", in.PluginName, cmd.documentName)
 		}
 		p = inv.plugins[i]
 	case len(inv.plugins) == 1:
@@ -626,18 +628,18 @@ func elapsed(start, end time.Time) string {
 }
 
 type commandPluginView struct {
-	Name                   string `json:"Name"`
-	Status                 string `json:"Status"`
-	StatusDetails          string `json:"StatusDetails"`
-	ResponseCode           int    `json:"ResponseCode"`
-	ResponseStartDateTime  *epoch `json:"ResponseStartDateTime,omitempty"`
-	ResponseFinishDateTime *epoch `json:"ResponseFinishDateTime,omitempty"`
-	Output                 string `json:"Output"`
-	StandardOutputURL      string `json:"StandardOutputUrl"`
-	StandardErrorURL       string `json:"StandardErrorUrl"`
-	OutputS3Region         string `json:"OutputS3Region"`
-	OutputS3BucketName     string `json:"OutputS3BucketName"`
-	OutputS3KeyPrefix      string `json:"OutputS3KeyPrefix"`
+	Name                   string      `json:"Name"`
+	Status                 string      `json:"Status"`
+	StatusDetails          string      `json:"StatusDetails"`
+	ResponseCode           int         `json:"ResponseCode"`
+	ResponseStartDateTime  *wire.Epoch `json:"ResponseStartDateTime,omitempty"`
+	ResponseFinishDateTime *wire.Epoch `json:"ResponseFinishDateTime,omitempty"`
+	Output                 string      `json:"Output"`
+	StandardOutputURL      string      `json:"StandardOutputUrl"`
+	StandardErrorURL       string      `json:"StandardErrorUrl"`
+	OutputS3Region         string      `json:"OutputS3Region"`
+	OutputS3BucketName     string      `json:"OutputS3BucketName"`
+	OutputS3KeyPrefix      string      `json:"OutputS3KeyPrefix"`
 }
 
 type commandInvocationView struct {
@@ -647,7 +649,7 @@ type commandInvocationView struct {
 	Comment                string                  `json:"Comment"`
 	DocumentName           string                  `json:"DocumentName"`
 	DocumentVersion        string                  `json:"DocumentVersion"`
-	RequestedDateTime      epoch                   `json:"RequestedDateTime"`
+	RequestedDateTime      wire.Epoch              `json:"RequestedDateTime"`
 	Status                 string                  `json:"Status"`
 	StatusDetails          string                  `json:"StatusDetails"`
 	StandardOutputURL      string                  `json:"StandardOutputUrl"`
@@ -657,14 +659,14 @@ type commandInvocationView struct {
 	CloudWatchOutputConfig *cloudWatchOutputConfig `json:"CloudWatchOutputConfig,omitempty"`
 }
 
-func (c *Cloud) listCommandInvocations(cl *call) (any, *apiError) {
+func (c *Cloud) listCommandInvocations(cl *call) (any, *wire.Error) {
 	var in struct {
 		CommandID  string `json:"CommandId"`
 		InstanceID string `json:"InstanceId"`
 		Details    bool   `json:"Details"`
 		MaxResults *int   `json:"MaxResults"`
 	}
-	if apiErr := decodeJSON(cl.body, &in); apiErr != nil {
+	if apiErr := wire.DecodeJSON(cl.body, &in); apiErr != nil {
 		return nil, apiErr
 	}
 	if in.MaxResults != nil && (*in.MaxResults < 1 || *in.MaxResults > 50) {
@@ -693,7 +695,7 @@ func (c *Cloud) listCommandInvocations(cl *call) (any, *apiError) {
 			}
 			v := commandInvocationView{
 				CommandID: cmd.id, InstanceID: inv.node.id, InstanceName: inv.node.tags["Name"], Comment: cmd.comment,
-				DocumentName: cmd.documentName, DocumentVersion: cmd.documentVersion, RequestedDateTime: epoch(cmd.requested),
+				DocumentName: cmd.documentName, DocumentVersion: cmd.documentVersion, RequestedDateTime: wire.Epoch(cmd.requested),
 				Status: inv.status, StatusDetails: inv.details, ServiceRole: cmd.serviceRole,
 				CloudWatchOutputConfig: cmd.cloudWatch, CommandPlugins: []commandPluginView{},
 			}
@@ -702,11 +704,11 @@ func (c *Cloud) listCommandInvocations(cl *call) (any, *apiError) {
 					pv := commandPluginView{Name: p.name, Status: p.status, StatusDetails: p.details, ResponseCode: p.code,
 						Output: pluginOutput(p.stdout, p.stderr), OutputS3Region: c.region}
 					if !p.started.IsZero() {
-						s := epoch(p.started)
+						s := wire.Epoch(p.started)
 						pv.ResponseStartDateTime = &s
 					}
 					if !p.ended.IsZero() {
-						e := epoch(p.ended)
+						e := wire.Epoch(p.ended)
 						pv.ResponseFinishDateTime = &e
 					}
 					v.CommandPlugins = append(v.CommandPlugins, pv)

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/asgdns/asgdns/local/wire"
 )
 
 // SSM's read side in the shared-services account, what an operator (and
@@ -33,19 +35,19 @@ func pingStatus(r Reachability) string {
 
 // instanceInformation is one InstanceInformationList entry.
 type instanceInformation struct {
-	InstanceID       string `json:"InstanceId"`
-	PingStatus       string `json:"PingStatus"`
-	LastPingDateTime *epoch `json:"LastPingDateTime,omitempty"`
-	AgentVersion     string `json:"AgentVersion"`
-	IsLatestVersion  bool   `json:"IsLatestVersion"`
-	PlatformType     string `json:"PlatformType"`
-	PlatformName     string `json:"PlatformName"`
-	PlatformVersion  string `json:"PlatformVersion"`
-	ResourceType     string `json:"ResourceType"`
-	IPAddress        string `json:"IPAddress,omitempty"`
-	ComputerName     string `json:"ComputerName"`
-	SourceID         string `json:"SourceId"`
-	SourceType       string `json:"SourceType"`
+	InstanceID       string      `json:"InstanceId"`
+	PingStatus       string      `json:"PingStatus"`
+	LastPingDateTime *wire.Epoch `json:"LastPingDateTime,omitempty"`
+	AgentVersion     string      `json:"AgentVersion"`
+	IsLatestVersion  bool        `json:"IsLatestVersion"`
+	PlatformType     string      `json:"PlatformType"`
+	PlatformName     string      `json:"PlatformName"`
+	PlatformVersion  string      `json:"PlatformVersion"`
+	ResourceType     string      `json:"ResourceType"`
+	IPAddress        string      `json:"IPAddress,omitempty"`
+	ComputerName     string      `json:"ComputerName"`
+	SourceID         string      `json:"SourceId"`
+	SourceType       string      `json:"SourceType"`
 }
 
 // inventoryFilter is a DescribeInstanceInformation filter, from Filters
@@ -56,7 +58,7 @@ type inventoryFilter struct {
 	values []string
 }
 
-func (c *Cloud) describeInstanceInformation(cl *call) (any, *apiError) {
+func (c *Cloud) describeInstanceInformation(cl *call) (any, *wire.Error) {
 	var in struct {
 		Filters []struct {
 			Key    string   `json:"Key"`
@@ -69,14 +71,14 @@ func (c *Cloud) describeInstanceInformation(cl *call) (any, *apiError) {
 		MaxResults *int   `json:"MaxResults"`
 		NextToken  string `json:"NextToken"`
 	}
-	if apiErr := decodeJSON(cl.body, &in); apiErr != nil {
+	if apiErr := wire.DecodeJSON(cl.body, &in); apiErr != nil {
 		return nil, apiErr
 	}
 	if apiErr := c.authorizeSSM(cl.caller, "ssm:DescribeInstanceInformation", "*", nil); apiErr != nil {
 		return nil, apiErr
 	}
 	if len(in.Filters) > 0 && len(in.InstanceInformationFilterList) > 0 {
-		return nil, newError(http.StatusBadRequest, "InvalidFilter", "Filters and InstanceInformationFilterList cannot be used together")
+		return nil, wire.NewError(http.StatusBadRequest, "InvalidFilter", "Filters and InstanceInformationFilterList cannot be used together")
 	}
 	var filters []inventoryFilter
 	for _, f := range in.Filters {
@@ -90,10 +92,10 @@ func (c *Cloud) describeInstanceInformation(cl *call) (any, *apiError) {
 		case f.key == "InstanceIds" || f.key == "PingStatus" || f.key == "PlatformTypes" || f.key == "ResourceType" ||
 			f.key == "tag-key" || strings.HasPrefix(f.key, "tag:"):
 		default:
-			return nil, newError(http.StatusBadRequest, "InvalidFilterKey", "The specified filter key %s is not valid", f.key)
+			return nil, wire.NewError(http.StatusBadRequest, "InvalidFilterKey", "The specified filter key %s is not valid", f.key)
 		}
 		if len(f.values) == 0 {
-			return nil, newError(http.StatusBadRequest, "InvalidFilterValue", "The filter %s has no values", f.key)
+			return nil, wire.NewError(http.StatusBadRequest, "InvalidFilterValue", "The filter %s has no values", f.key)
 		}
 	}
 	limit := 50
@@ -107,7 +109,7 @@ func (c *Cloud) describeInstanceInformation(cl *call) (any, *apiError) {
 	if in.NextToken != "" {
 		n, err := strconv.Atoi(in.NextToken)
 		if err != nil || n < 0 {
-			return nil, newError(http.StatusBadRequest, "InvalidNextToken", "The specified token is not valid.")
+			return nil, wire.NewError(http.StatusBadRequest, "InvalidNextToken", "The specified token is not valid.")
 		}
 		start = n
 	}
@@ -135,7 +137,7 @@ func (c *Cloud) describeInstanceInformation(cl *call) (any, *apiError) {
 			info.IPAddress = inst.privateIP
 		}
 		if n.reach == Reachable {
-			now := epoch(c.clock.Now())
+			now := wire.Epoch(c.clock.Now())
 			info.LastPingDateTime = &now
 		}
 		if matchesInventory(filters, info, n.tags) {
@@ -213,13 +215,13 @@ type documentParameter struct {
 	DefaultValue string `json:"DefaultValue,omitempty"`
 }
 
-func (c *Cloud) describeDocument(cl *call) (any, *apiError) {
+func (c *Cloud) describeDocument(cl *call) (any, *wire.Error) {
 	var in struct {
 		Name            string `json:"Name"`
 		DocumentVersion string `json:"DocumentVersion"`
 		VersionName     string `json:"VersionName"`
 	}
-	if apiErr := decodeJSON(cl.body, &in); apiErr != nil {
+	if apiErr := wire.DecodeJSON(cl.body, &in); apiErr != nil {
 		return nil, apiErr
 	}
 	if in.Name == "" {
@@ -232,12 +234,12 @@ func (c *Cloud) describeDocument(cl *call) (any, *apiError) {
 	}
 	tn := c.shared.byDocument(name)
 	if tn == nil {
-		return nil, newError(http.StatusBadRequest, "InvalidDocument", "Document with name %s does not exist.", name)
+		return nil, wire.NewError(http.StatusBadRequest, "InvalidDocument", "Document with name %s does not exist.", name)
 	}
 	switch in.DocumentVersion {
 	case "", "$DEFAULT", "$LATEST", "1":
 	default:
-		return nil, newError(http.StatusBadRequest, "InvalidDocumentVersion", "The document version %s is not valid or does not exist.", in.DocumentVersion)
+		return nil, wire.NewError(http.StatusBadRequest, "InvalidDocumentVersion", "The document version %s is not valid or does not exist.", in.DocumentVersion)
 	}
 	doc := tn.document
 	d := documentDescription{

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/asgdns/asgdns/local/cloud/bind"
+	"github.com/asgdns/asgdns/local/bind"
 	sharedservices "github.com/asgdns/asgdns/shared-services"
 )
 

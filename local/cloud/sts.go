@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"regexp"
 	"time"
+
+	"github.com/asgdns/asgdns/local/iampolicy"
+	"github.com/asgdns/asgdns/local/wire"
 )
 
 // STS: AssumeRole, evaluated against the shared-services role's trust
@@ -32,11 +35,11 @@ type assumeRoleResult struct {
 // roleID is the stable unique id of the shared-services role (AROA…).
 const roleID = "AROAASGDNSREGISTRAR01"
 
-func (c *Cloud) assumeRole(cl *call) (any, *apiError) {
+func (c *Cloud) assumeRole(cl *call) (any, *wire.Error) {
 	f := cl.form
-	roleARN, session := f.get("RoleArn"), f.get("RoleSessionName")
-	externalID, sourceIdentity := f.get("ExternalId"), f.get("SourceIdentity")
-	duration, durationSet, apiErr := f.intParam("DurationSeconds")
+	roleARN, session := f.Get("RoleArn"), f.Get("RoleSessionName")
+	externalID, sourceIdentity := f.Get("ExternalId"), f.Get("SourceIdentity")
+	duration, durationSet, apiErr := f.IntParam("DurationSeconds")
 	if apiErr != nil {
 		return nil, apiErr
 	}
@@ -51,11 +54,11 @@ func (c *Cloud) assumeRole(cl *call) (any, *apiError) {
 			problems = append(problems, fmt.Sprintf(format, args...))
 		}
 	}
-	check(f.has("RoleArn"), "Value null at 'roleArn' failed to satisfy constraint: Member must not be null")
-	check(!f.has("RoleArn") || (len(roleARN) >= 20 && len(roleARN) <= 2048),
+	check(f.Has("RoleArn"), "Value null at 'roleArn' failed to satisfy constraint: Member must not be null")
+	check(!f.Has("RoleArn") || (len(roleARN) >= 20 && len(roleARN) <= 2048),
 		"Value '%s' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20", roleARN)
-	check(f.has("RoleSessionName"), "Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null")
-	if f.has("RoleSessionName") {
+	check(f.Has("RoleSessionName"), "Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null")
+	if f.Has("RoleSessionName") {
 		check(len(session) >= 2 && len(session) <= 64,
 			"Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64 and greater than or equal to 2", session)
 		check(stsNameRE.MatchString(session),
@@ -63,36 +66,36 @@ func (c *Cloud) assumeRole(cl *call) (any, *apiError) {
 	}
 	check(duration >= 900, "Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900", duration)
 	check(duration <= 43200, "Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200", duration)
-	if f.has("ExternalId") {
+	if f.Has("ExternalId") {
 		check(len(externalID) >= 2 && len(externalID) <= 1224,
 			"Value '%s' at 'externalId' failed to satisfy constraint: Member must have length less than or equal to 1224 and greater than or equal to 2", externalID)
 		check(externalIDRE.MatchString(externalID),
 			"Value '%s' at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:/-]*", externalID)
 	}
-	if f.has("SourceIdentity") {
+	if f.Has("SourceIdentity") {
 		check(len(sourceIdentity) >= 2 && len(sourceIdentity) <= 64,
 			"Value '%s' at 'sourceIdentity' failed to satisfy constraint: Member must have length less than or equal to 64 and greater than or equal to 2", sourceIdentity)
 		check(stsNameRE.MatchString(sourceIdentity),
 			"Value '%s' at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", sourceIdentity)
 	}
 	if len(problems) > 0 {
-		return nil, validationError("%s", validationMessage(problems))
+		return nil, wire.ValidationError("%s", wire.ValidationMessage(problems))
 	}
-	if f.has("Policy") || len(f.structs("PolicyArns.member")) > 0 {
+	if f.Has("Policy") || len(f.Structs("PolicyArns.member")) > 0 {
 		// Session policies would narrow the session; refusing is safer
 		// than pretending to apply them.
-		return nil, validationError("Session policies (Policy, PolicyArns) are not supported by the asgdns local endpoint")
+		return nil, wire.ValidationError("Session policies (Policy, PolicyArns) are not supported by the asgdns local endpoint")
 	}
 
 	caller := cl.caller
-	denied := func(action string) *apiError {
-		return newError(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: %s on resource: %s", caller.ARN, action, roleARN)
+	denied := func(action string) *wire.Error {
+		return wire.NewError(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: %s on resource: %s", caller.ARN, action, roleARN)
 	}
 	if caller.UserID == caller.Account {
-		return nil, newError(http.StatusForbidden, "AccessDenied", "Roles may not be assumed by root accounts.")
+		return nil, wire.NewError(http.StatusForbidden, "AccessDenied", "Roles may not be assumed by root accounts.")
 	}
 	if !c.allows(caller, "sts:AssumeRole", roleARN, nil) {
-		return nil, newError(http.StatusForbidden, "AccessDenied", "%s", notAuthorized(caller, "sts:AssumeRole", roleARN))
+		return nil, wire.NewError(http.StatusForbidden, "AccessDenied", "%s", notAuthorized(caller, "sts:AssumeRole", roleARN))
 	}
 	role := c.shared.byRole(roleARN)
 	if role == nil {
@@ -112,7 +115,7 @@ func (c *Cloud) assumeRole(cl *call) (any, *apiError) {
 	if caller.RoleARN != "" {
 		ctx["aws:principalarn"] = caller.RoleARN
 	}
-	if f.has("ExternalId") {
+	if f.Has("ExternalId") {
 		ctx["sts:externalid"] = externalID
 	}
 	if sourceIdentity != "" {
@@ -125,7 +128,7 @@ func (c *Cloud) assumeRole(cl *call) (any, *apiError) {
 		ctx[k] = v
 	}
 	trust := func(action string) bool {
-		return evaluate(role.trust, authzRequest{Action: action, Resource: roleARN, Caller: caller, Context: ctx})
+		return role.trust.Allows(iampolicy.Request{Action: action, Resource: roleARN, Caller: caller.policyCaller(), Context: ctx})
 	}
 	if !trust("sts:AssumeRole") {
 		return nil, denied("sts:AssumeRole")
@@ -133,14 +136,14 @@ func (c *Cloud) assumeRole(cl *call) (any, *apiError) {
 	if sourceIdentity != "" && !trust("sts:SetSourceIdentity") {
 		return nil, denied("sts:SetSourceIdentity")
 	}
-	if len(f.structs("Tags.member")) > 0 && !trust("sts:TagSession") {
+	if len(f.Structs("Tags.member")) > 0 && !trust("sts:TagSession") {
 		return nil, denied("sts:TagSession")
 	}
 	if caller.roleSession() && duration > 3600 {
-		return nil, validationError("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+		return nil, wire.ValidationError("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
 	}
 	if time.Duration(duration)*time.Second > role.maxSession {
-		return nil, validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+		return nil, wire.ValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
 
 	p := sessionOf(roleARN, roleARN[len("arn:aws:iam::"+SharedServicesAccount+":role/"):], session, roleID[4:])
@@ -164,7 +167,7 @@ func (c *Cloud) assumeRole(cl *call) (any, *apiError) {
 	return out, nil
 }
 
-func (c *Cloud) getCallerIdentity(cl *call) (any, *apiError) {
+func (c *Cloud) getCallerIdentity(cl *call) (any, *wire.Error) {
 	// GetCallerIdentity needs no permission: no policy can deny it.
 	return struct {
 		Arn     string `xml:"Arn"`

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/asgdns/asgdns/local/cfn"
+	"github.com/asgdns/asgdns/local/iampolicy"
 	sharedservices "github.com/asgdns/asgdns/shared-services"
 )
 
@@ -59,8 +61,8 @@ type tenant struct {
 	account     string
 	roleARN     string
 	maxSession  time.Duration
-	trust       []statement
-	permissions []statement
+	trust       iampolicy.Policy
+	permissions iampolicy.Policy
 	document    Document
 }
 
@@ -106,18 +108,18 @@ func loadSharedServices(path string, opts Options) (*sharedServices, error) {
 			params[list] = []string{}
 		}
 	}
-	t, err := loadTemplate(path, params, opts.Region, SharedServicesAccount)
+	t, err := cfn.Load(path, params, opts.Region, SharedServicesAccount)
 	if err != nil {
 		return nil, err
 	}
-	roles, docs := t.resourcesOfType("AWS::IAM::Role"), t.resourcesOfType("AWS::SSM::Document")
+	roles, docs := t.ResourcesOfType("AWS::IAM::Role"), t.ResourcesOfType("AWS::SSM::Document")
 	if len(roles) != len(opts.TenantAccountIDs) || len(docs) != len(opts.TenantAccountIDs) {
 		return nil, fmt.Errorf("%s: want one AWS::IAM::Role and one AWS::SSM::Document per tenant account (%d), found %d and %d",
 			path, len(opts.TenantAccountIDs), len(roles), len(docs))
 	}
 	ss := &sharedServices{}
 	for _, account := range opts.TenantAccountIDs {
-		tn, err := loadTenant(t, account, opts.TenantZones)
+		tn, err := loadTenant(t, path, account, opts.TenantZones)
 		if err != nil {
 			return nil, fmt.Errorf("%s: tenant %s: %w", path, account, err)
 		}
@@ -133,41 +135,41 @@ const (
 	tenantDocumentLogicalID = "DnsDocument"
 )
 
-func loadTenant(t *template, account string, tenantZones []string) (*tenant, error) {
+func loadTenant(t *cfn.Template, path, account string, tenantZones []string) (*tenant, error) {
 	tn := &tenant{account: account}
 	roleID, docID := tenantRoleLogicalID+account, tenantDocumentLogicalID+account
-	typ, docProps, err := t.resource(docID)
+	typ, docProps, err := t.Resource(docID)
 	if err != nil || typ != "AWS::SSM::Document" {
 		return nil, fmt.Errorf("no AWS::SSM::Document %s (%v)", docID, err)
 	}
-	name, err := t.eval(property(docProps, "Name"))
+	name, err := t.Eval(cfn.Property(docProps, "Name"))
 	if err != nil {
 		return nil, err
 	}
 	tn.document.Name = fmt.Sprint(name)
-	t.refs[docID] = tn.document.Name
-	if tn.document.Content, err = sharedservices.LoadDocument(t.path, sharedservices.Tenancy{AccountID: account, TenantZones: tenantZones}); err != nil {
+	t.SetRef(docID, tn.document.Name)
+	if tn.document.Content, err = sharedservices.LoadDocument(path, sharedservices.Tenancy{AccountID: account, TenantZones: tenantZones}); err != nil {
 		return nil, err
 	}
-	content, err := t.eval(property(docProps, "Content"))
+	content, err := t.Eval(cfn.Property(docProps, "Content"))
 	if err != nil {
 		return nil, err
 	}
 	tn.document.StepTimeouts = stepTimeouts(content)
 	tn.document.Defaults = parameterDefaults(content)
 
-	typ, roleProps, err := t.resource(roleID)
+	typ, roleProps, err := t.Resource(roleID)
 	if err != nil || typ != "AWS::IAM::Role" {
 		return nil, fmt.Errorf("no AWS::IAM::Role %s (%v)", roleID, err)
 	}
-	roleName, err := t.eval(property(roleProps, "RoleName"))
+	roleName, err := t.Eval(cfn.Property(roleProps, "RoleName"))
 	if err != nil {
 		return nil, err
 	}
-	t.refs[roleID] = fmt.Sprint(roleName)
+	t.SetRef(roleID, fmt.Sprint(roleName))
 	tn.roleARN = "arn:aws:iam::" + SharedServicesAccount + ":role/" + fmt.Sprint(roleName)
 	tn.maxSession = time.Hour // IAM's default MaxSessionDuration
-	if v, err := t.eval(property(roleProps, "MaxSessionDuration")); err != nil {
+	if v, err := t.Eval(cfn.Property(roleProps, "MaxSessionDuration")); err != nil {
 		return nil, err
 	} else if v != nil {
 		secs, err := strconv.Atoi(fmt.Sprint(v))
@@ -176,21 +178,21 @@ func loadTenant(t *template, account string, tenantZones []string) (*tenant, err
 		}
 		tn.maxSession = time.Duration(secs) * time.Second
 	}
-	trust, err := t.eval(property(roleProps, "AssumeRolePolicyDocument"))
+	trust, err := t.Eval(cfn.Property(roleProps, "AssumeRolePolicyDocument"))
 	if err != nil {
 		return nil, err
 	}
-	if tn.trust, err = parsePolicy(trust); err != nil {
+	if tn.trust, err = iampolicy.Parse(trust); err != nil {
 		return nil, fmt.Errorf("trust policy: %w", err)
 	}
-	policies, err := t.eval(property(roleProps, "Policies"))
+	policies, err := t.Eval(cfn.Property(roleProps, "Policies"))
 	if err != nil {
 		return nil, err
 	}
 	list, _ := policies.([]any)
 	for _, p := range list {
 		pm, _ := p.(map[string]any)
-		stmts, err := parsePolicy(pm["PolicyDocument"])
+		stmts, err := iampolicy.Parse(pm["PolicyDocument"])
 		if err != nil {
 			return nil, fmt.Errorf("policy %v: %w", pm["PolicyName"], err)
 		}
@@ -233,21 +235,21 @@ func parameterDefaults(content any) map[string]string {
 // AWS::Events::Rule it generates (<StateMachine><Event>). The caller sets
 // Target.
 func LoadRule(templatePath string, asgNames []string) (Rule, error) {
-	t, err := loadTemplate(templatePath, map[string]any{"AsgNames": asgNames}, DefaultRegion, AppAccount)
+	t, err := cfn.Load(templatePath, map[string]any{"AsgNames": asgNames}, DefaultRegion, AppAccount)
 	if err != nil {
 		return Rule{}, err
 	}
 	var found []Rule
-	for _, sm := range t.resourcesOfType("AWS::Serverless::StateMachine") {
-		_, props, _ := t.resource(sm)
-		events := property(props, "Events")
+	for _, sm := range t.ResourcesOfType("AWS::Serverless::StateMachine") {
+		_, props, _ := t.Resource(sm)
+		events := cfn.Property(props, "Events")
 		for i := 0; events != nil && i+1 < len(events.Content); i += 2 {
 			name, ev := events.Content[i].Value, events.Content[i+1]
-			if property(ev, "Type") == nil || property(ev, "Type").Value != "EventBridgeRule" {
+			if cfn.Property(ev, "Type") == nil || cfn.Property(ev, "Type").Value != "EventBridgeRule" {
 				continue
 			}
-			evProps := property(ev, "Properties")
-			pattern, err := t.eval(property(evProps, "Pattern"))
+			evProps := cfn.Property(ev, "Properties")
+			pattern, err := t.Eval(cfn.Property(evProps, "Pattern"))
 			if err != nil {
 				return Rule{}, err
 			}
@@ -256,8 +258,8 @@ func LoadRule(templatePath string, asgNames []string) (Rule, error) {
 				return Rule{}, err
 			}
 			rule := Rule{Name: sm + name, Pattern: raw}
-			if rp := property(evProps, "RetryPolicy"); rp != nil {
-				v, err := t.eval(rp)
+			if rp := cfn.Property(evProps, "RetryPolicy"); rp != nil {
+				v, err := t.Eval(rp)
 				if err != nil {
 					return Rule{}, err
 				}

@@ -1,12 +1,15 @@
 package cloud
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/asgdns/asgdns/local/eventpattern"
 )
 
 func TestSharedServicesFromTheTemplate(t *testing.T) {
@@ -111,80 +114,75 @@ func TestSharedServicesTrustByOrganization(t *testing.T) {
 		t.Errorf("conditions = %v, want %v", conds, want)
 	}
 }
-func TestTemplateEvaluation(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "t.yaml")
-	write := func(s string) {
-		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(`Parameters:
-  Names: {Type: CommaDelimitedList, Default: "a, b"}
-  Env: {Type: String, Default: prod}
-  Required: {Type: String}
-Conditions:
-  IsProd: !Equals [!Ref Env, prod]
-  Both: !And [!Condition IsProd, !Not [!Equals [!Ref Env, dev]]]
-  Either: {"Fn::Or": [{"Condition": "IsProd"}, !Equals [x, y]]}
-Resources:
-  Thing:
-    Type: Test::Thing
-    Properties:
-      Joined: !Join ["+", !Ref Names]
-      Second: !Select [1, !Ref Names]
-      Split: !Split [",", "x,y"]
-      Sub: !Sub "${AWS::Region}/${Env}/${!Literal}/${Var}"
-      SubList: !Sub ["${Var}-${Env}", {Var: v}]
-      Long: {"Fn::If": [Either, yes, no]}
-      Dropped: !If [Both, !Ref AWS::NoValue, kept]
-      List: [one, !If [IsProd, !Ref "AWS::NoValue", two]]
-      Number: 42
-      Bool: true
-      Needs: !Ref Required
-      Att: !GetAtt Other.Arn
-`)
-	tmpl, err := loadTemplate(path, map[string]any{"Env": "prod"}, "eu-west-1", AppAccount)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, props, err := tmpl.resource("Thing")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for key, want := range map[string]any{
-		"Joined": "a+b", "Second": "b", "Split": []any{"x", "y"}, "Long": "yes",
-		"SubList": "v-prod", "List": []any{"one"}, "Number": int64(42), "Bool": true,
-	} {
-		got, err := tmpl.eval(property(props, key))
-		if err != nil || !reflect.DeepEqual(got, want) {
-			t.Errorf("%s = %#v (%v), want %#v", key, got, err, want)
-		}
-	}
-	tmpl.refs["Var"] = "resource-value"
-	if got, err := tmpl.eval(property(props, "Sub")); err != nil || got != "eu-west-1/prod/${Literal}/resource-value" {
-		t.Errorf("Sub = %v (%v)", got, err)
-	}
-	whole, err := tmpl.eval(props)
-	if err == nil {
-		t.Errorf("Properties evaluated without Required/GetAtt: %v", whole)
-	}
-	for _, key := range []string{"Needs", "Att"} {
-		if _, err := tmpl.eval(property(props, key)); err == nil || !strings.Contains(err.Error(), "t.yaml:") {
-			t.Errorf("%s: error %v, want one naming the file and line", key, err)
-		}
-	}
-	if _, err := loadTemplate(path, map[string]any{"Nope": "x"}, "eu-west-1", AppAccount); err == nil {
-		t.Error("an unknown parameter was accepted")
-	}
-	write("[not, a, template]")
-	if _, err := loadTemplate(path, nil, "eu-west-1", AppAccount); err == nil {
-		t.Error("a non-template was accepted")
-	}
+
+// What reads a template refuses what it cannot find.
+func TestTemplateRefusals(t *testing.T) {
 	if _, err := LoadRule(sharedTemplate, nil); err == nil {
 		t.Error("LoadRule found a rule in the shared-services template")
 	}
 	if _, err := New(Options{}); err == nil {
 		t.Error("New without the shared-services template")
+	}
+}
+
+// The deployed rule, read from template.yaml, against every event fixture.
+func TestTemplateRuleAgainstFixtures(t *testing.T) {
+	rule, err := LoadRule(appTemplate, []string{"api", "web-prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rule.Name != "DnsRegistrationLifecycleAction" {
+		t.Errorf("rule name = %s", rule.Name)
+	}
+	want := `{"detail":{"AutoScalingGroupName":["api","web-prod"],"LifecycleHookName":["asgdns-launch","asgdns-terminate"]},"detail-type":["EC2 Instance-launch Lifecycle Action","EC2 Instance-terminate Lifecycle Action"],"source":["aws.autoscaling"]}`
+	if string(rule.Pattern) != want {
+		t.Errorf("pattern =\n%s\nwant\n%s", rule.Pattern, want)
+	}
+	if rule.RetryPolicy == nil || rule.RetryPolicy.MaximumRetryAttempts != 185 || rule.RetryPolicy.MaximumEventAge.Seconds() != 900 {
+		t.Errorf("retry policy = %+v", rule.RetryPolicy)
+	}
+	m, err := eventpattern.Compile(rule.Pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob("../../workflow/testdata/events/*.json")
+	if err != nil || len(files) < 6 {
+		t.Fatalf("fixtures: %v %v", files, err)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(f)
+		detail := doc["detail"].(map[string]any)
+		if _, ok := detail["LifecycleHookName"]; ok {
+			// The fixtures' hooks are named dns-*; the stack's defaults
+			// are asgdns-launch and asgdns-terminate.
+			hook := "asgdns-launch"
+			if strings.HasPrefix(name, "terminate") {
+				hook = "asgdns-terminate"
+			}
+			detail["LifecycleHookName"] = "drain-connections" // another team's hook
+			if m.Matches(doc) {
+				t.Errorf("%s: matched another team's hook", name)
+			}
+			detail["LifecycleHookName"] = hook
+		}
+		// Every lifecycle action of asgdns's hooks on web-prod is the state
+		// machine's; activity events are not, nor is a test notification,
+		// which names no hook (the workflow would end it cleanly anyway).
+		wantMatch := !strings.HasPrefix(name, "launch-successful") && name != "unknown.json" && name != "test-notification.json"
+		if got := m.Matches(doc); got != wantMatch {
+			t.Errorf("%s: match = %v, want %v", name, got, wantMatch)
+		}
+		doc["detail"].(map[string]any)["AutoScalingGroupName"] = "someone-elses"
+		if m.Matches(doc) {
+			t.Errorf("%s: matched another group", name)
+		}
 	}
 }

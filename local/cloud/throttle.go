@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/asgdns/asgdns/local/wire"
 )
 
 // API throttling as AWS applies it: a token bucket per account and per API
@@ -153,18 +155,18 @@ func (c *Cloud) APICalls() map[string]CallCount { return c.limits.snapshot() }
 
 // throttle counts a call and, when the caller's account has used up its
 // bucket for the operation, returns the error the real service sends.
-func (c *Cloud) throttle(caller Principal, service, operation string, proto protocol) *apiError {
+func (c *Cloud) throttle(caller Principal, service, operation string, proto wire.Protocol) *wire.Error {
 	if c.limits.allow(caller.Account, service, operation, c.clock.Now()) {
 		return nil
 	}
 	switch {
-	case proto == protoEC2:
+	case proto == wire.EC2:
 		// EC2 answers 503 RequestLimitExceeded ("Request limit exceeded.").
-		return newError(http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded.")
-	case proto == protoQuery:
+		return wire.NewError(http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded.")
+	case proto == wire.Query:
 		// Auto Scaling and STS: <Code>Throttling</Code>, "Rate exceeded", 400.
-		return newError(http.StatusBadRequest, "Throttling", "Rate exceeded")
+		return wire.NewError(http.StatusBadRequest, "Throttling", "Rate exceeded")
 	}
 	// SSM and EventBridge (JSON 1.1), Step Functions (JSON 1.0).
-	return newError(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
+	return wire.NewError(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 }

@@ -86,7 +86,7 @@ func (h *Host) build(ctx context.Context, fn *function, goVersion string) (strin
 	// Build beside the target and rename, so a concurrent reader (another
 	// host sharing the cache) never runs half a binary.
 	tmp := filepath.Join(dir, ".bootstrap-"+randomHex(4))
-	defer os.Remove(tmp) // no-op once renamed
+	defer func() { _ = os.Remove(tmp) }() // fails (harmlessly) once renamed
 	args := append(append([]string{"build"}, buildFlags...), "-o", tmp, ".")
 	cmd := h.goCommand(ctx, src, args...)
 	var out bytes.Buffer
@@ -170,7 +170,7 @@ func sourceKey(root string, dirs []string, goVersion string) (string, error) {
 		}
 		content := sha256.New()
 		_, err = io.Copy(content, f)
-		f.Close()
+		_ = f.Close() // read only
 		if err != nil {
 			return "", err
 		}

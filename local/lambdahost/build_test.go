@@ -69,7 +69,7 @@ func TestBuildCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Close()
+	defer func() { _ = h.Close() }()
 	bin := filepath.Join(cache, describeDir, "bootstrap")
 	build := func(want string) os.FileInfo {
 		t.Helper()
@@ -89,26 +89,36 @@ func TestBuildCache(t *testing.T) {
 	}
 	same := func(a, b os.FileInfo) bool { return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) }
 
+	if got := h.Binary("asgdns-DescribeInstance"); got != "" {
+		t.Fatalf("Binary before Build: %q", got)
+	}
 	first := build("built")
+	if got := h.Binary("asgdns-DescribeInstance"); got != bin {
+		t.Fatalf("Binary %q, want the built %s", got, bin)
+	}
+	if got := h.Binary("no-such-function"); got != "" {
+		t.Fatalf("Binary of an unknown function: %q", got)
+	}
 	if second := build("reused"); !same(first, second) {
 		t.Fatal("the second Build replaced the binary")
 	}
 
-	runtimeGo := filepath.Join(root, "workflow", "runtime.go")
+	// A source of the shared module every bootstrap is built from.
+	workflowGo := filepath.Join(root, "workflow", "errors.go")
 	future := time.Now().Add(time.Hour)
-	if err := os.Chtimes(runtimeGo, future, future); err != nil {
+	if err := os.Chtimes(workflowGo, future, future); err != nil {
 		t.Fatal(err)
 	}
 	if touched := build("reused"); !same(first, touched) {
 		t.Fatal("a touch with no change rebuilt the binary")
 	}
 
-	appendTo(t, filepath.Join(root, "workflow", "runtime_extra_test.go"), "package workflow\n")
+	appendTo(t, filepath.Join(root, "workflow", "extra_test.go"), "package workflow\n")
 	if tested := build("reused"); !same(first, tested) {
 		t.Fatal("a new test file rebuilt the binary")
 	}
 
-	appendTo(t, runtimeGo, "\n// A change.\n")
+	appendTo(t, workflowGo, "\n// A change.\n")
 	changed := build("built")
 	if same(first, changed) {
 		t.Fatal("a changed workflow/ source did not rebuild the binary")
@@ -120,7 +130,7 @@ func TestBuildCache(t *testing.T) {
 
 	// The binary built from the copy runs.
 	_, err = h.Invoke(context.Background(), "asgdns-DescribeInstance", []byte(`{}`))
-	functionError(t, err, "Runtime.ExitError") // no ASGDNS_ZONE: it ran and failed its init
+	_ = functionError(t, err, "Runtime.ExitError") // no ASGDNS_ZONE: it ran and failed its init
 }
 
 func appendTo(t *testing.T, path, text string) {
@@ -147,7 +157,7 @@ func TestBuildFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Close()
+	defer func() { _ = h.Close() }()
 	err = h.Build(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "build broken") || !strings.Contains(err.Error(), "undefined") {
 		t.Fatalf("got %v, want the build failure with the compiler's message", err)

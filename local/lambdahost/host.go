@@ -270,6 +270,18 @@ func (h *Host) isClosed() bool {
 	}
 }
 
+// Binary is the bootstrap the named function runs: the one Build built (or
+// reused, or was given as Function.Binary); empty before Build or for a
+// function the host does not run. Other hosts can run it as their
+// Function.Binary without building again.
+func (h *Host) Binary(name string) string {
+	fn, ok := h.funcs[name]
+	if !ok {
+		return ""
+	}
+	return fn.bin()
+}
+
 func (fn *function) bin() string {
 	fn.mu.Lock()
 	defer fn.mu.Unlock()

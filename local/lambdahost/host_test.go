@@ -331,7 +331,7 @@ func TestPostedErrors(t *testing.T) {
 	}
 
 	_, err := h.Invoke(context.Background(), "failing", []byte(`{"error":"string","postThenExit":true}`))
-	functionError(t, err, "string")
+	_ = functionError(t, err, "string")
 	if fresh := invoke(t, h, "failing", `{}`); fresh.PID == warm.PID {
 		t.Error("the exited sandbox served again")
 	}
@@ -487,7 +487,7 @@ func TestInvokeErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Close()
+	defer func() { _ = h.Close() }()
 	_, err = h.Invoke(context.Background(), "nope", []byte(`{}`))
 	var se *ServiceError
 	if !errors.As(err, &se) || se.ErrorName() != "Lambda.ResourceNotFoundException" ||
@@ -527,7 +527,7 @@ func TestInitHangs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Close()
+	defer func() { _ = h.Close() }()
 	h.initTimeout = 100 * time.Millisecond
 	if err := h.Build(context.Background()); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package scenario
 import (
 	"context"
 	"encoding/json"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/asgdns/asgdns/local/asl"
 	"github.com/asgdns/asgdns/statemachine"
 	"github.com/asgdns/asgdns/workflow"
+	"github.com/asgdns/asgdns/workflow/lambdatest"
 )
 
 // The scenarios run the project's real definition on the engine, on
@@ -87,7 +87,7 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		{
-			name: "no token: registers, completes nothing", event: "launch-successful", wantStates: happy, wantStatus: asl.StatusSucceeded, transitions: 8,
+			name: "no token: registers, completes nothing", event: "launch-no-token", wantStates: happy, wantStatus: asl.StatusSucceeded, transitions: 8,
 			check: func(t *testing.T, w *world, out workflow.State, _ asl.Result) {
 				completed(t, w, "")
 				if out.Lifecycle.Completed || !strings.Contains(out.Lifecycle.Reason, "nothing to complete") {
@@ -100,6 +100,18 @@ func TestScenarios(t *testing.T) {
 			wantStates: []string{"Describe instance", "Route by event", "No DNS work: hook waiting?", "Nothing to do"},
 			wantStatus: asl.StatusSucceeded, transitions: 4,
 			check: func(t *testing.T, w *world, _ workflow.State, _ asl.Result) { noCommand(t, w); completed(t, w, "") },
+		},
+		{
+			name: "instance launch successful: not a lifecycle action, nothing to do", event: "launch-successful",
+			wantStates: []string{"Describe instance", "Route by event", "No DNS work: hook waiting?", "Nothing to do"},
+			wantStatus: asl.StatusSucceeded, transitions: 4,
+			check: func(t *testing.T, w *world, out workflow.State, _ asl.Result) {
+				noCommand(t, w)
+				completed(t, w, "")
+				if !strings.Contains(out.Instance.Reason, "is not a lifecycle action") {
+					t.Errorf("reason %q does not say why", out.Instance.Reason)
+				}
+			},
 		},
 		{
 			name: "instance not found: released with CONTINUE, FAILED", event: "launch", setup: func(w *world) { w.instanceGone = true },
@@ -370,7 +382,7 @@ func TestScenarios(t *testing.T) {
 				if err := json.Unmarshal(res.Output, &out); err != nil {
 					t.Fatal(err)
 				}
-				if !jsonEqual(mustJSON(t, out.Event), input) {
+				if !lambdatest.JSONEqual(mustJSON(t, out.Event), input) {
 					t.Error("the output does not carry the event as delivered")
 				}
 			}
@@ -449,14 +461,6 @@ func sentTo(w *world) []string {
 		out = append(out, s.InstanceIds[0])
 	}
 	return out
-}
-
-func jsonEqual(a, b []byte) bool {
-	var va, vb any
-	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
-		return false
-	}
-	return reflect.DeepEqual(va, vb)
 }
 
 func mustJSON(t *testing.T, v any) []byte {

@@ -11,24 +11,21 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// cliInstallHint is how to get the AWS CLI: the integration tests need the
-// real one as a client, and never skip without it.
-const cliInstallHint = "the AWS CLI (aws) is not installed: sudo apt-get install -y awscli (.ci/run installs it)"
+	"github.com/asgdns/asgdns/local/awscli"
+)
 
 // awsCLI runs the real AWS CLI against the stack with an environment of
 // credentials (the operator's, or a role session's).
 type awsCLI struct {
-	env []string
+	path string // the aws executable
+	env  []string
 }
 
 func operatorCLI(t testing.TB) awsCLI {
 	t.Helper()
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Fatal(cliInstallHint)
-	}
-	return awsCLI{env: append(h.s.OperatorEnv(), "PATH="+os.Getenv("PATH"), "HOME="+h.tmp)}
+	// The integration tests need the real CLI as a client, and never skip without it.
+	return awsCLI{path: awscli.Path(t), env: append(h.s.OperatorEnv(), "PATH="+os.Getenv("PATH"), "HOME="+h.tmp)}
 }
 
 // as is the CLI with other credentials, everything else the same.
@@ -40,7 +37,7 @@ func (c awsCLI) as(keyID, secret, token string) awsCLI {
 	if token != "" {
 		env = append(env, "AWS_SESSION_TOKEN="+token)
 	}
-	return awsCLI{env: env}
+	return awsCLI{path: c.path, env: env}
 }
 
 // try runs `aws --endpoint-url URL --region REGION --output json ARGS` and
@@ -49,7 +46,7 @@ func (c awsCLI) as(keyID, secret, token string) awsCLI {
 func (c awsCLI) try(t testing.TB, out any, args ...string) (int, string) {
 	t.Helper()
 	full := append([]string{"--endpoint-url", h.s.URL, "--region", Region, "--output", "json"}, args...)
-	cmd := exec.Command("aws", full...)
+	cmd := exec.Command(c.path, full...)
 	cmd.Env = c.env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -160,7 +160,7 @@ func runMain(m *testing.M) int {
 	}
 	if err := s.Cloud.RegisterDC(secondDC, "Linux"); err != nil {
 		fmt.Fprintf(os.Stderr, "register DC %s: %v\n", secondDC, err)
-		s.Close()
+		_ = s.Close()
 		return 1
 	}
 	h = newHarness(s, root, tmp, rec)
@@ -171,12 +171,12 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "close the stack: %v\n", err)
 		code = 1
 	}
-	logFile.Close()
-	fnLog.Close()
+	_ = logFile.Close()
+	_ = fnLog.Close()
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "the stack's log and the functions' log are kept in %s\n", tmp)
 	} else {
-		os.RemoveAll(tmp)
+		_ = os.RemoveAll(tmp)
 	}
 	return code
 }
@@ -802,7 +802,7 @@ func parentPID(pid int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "PPid:"); ok {

@@ -18,8 +18,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/asgdns/asgdns/local/cfn"
 	"github.com/asgdns/asgdns/local/cloud"
 	"github.com/asgdns/asgdns/local/lambdahost"
+	"github.com/asgdns/asgdns/local/wire"
 )
 
 // What an operator asks of the deployments themselves, served from what
@@ -45,7 +47,7 @@ const (
 func (s *Stack) operatorAPIs(opts Options) http.Handler {
 	api := &operatorAPI{s: s, created: time.Now().UTC()}
 	template := filepath.Join(opts.RepoRoot, "template.yaml")
-	api.params, api.err = cloud.StackParameters(template, appParameters(opts))
+	api.params, api.err = cfn.StackParameters(template, appParameters(opts))
 	if api.err == nil {
 		api.outputs, api.err = templateOutputs(template)
 	}
@@ -106,7 +108,7 @@ func (s *Stack) operatorAPIs(opts Options) http.Handler {
 type operatorAPI struct {
 	s       *Stack
 	created time.Time
-	params  []cloud.StackParameter
+	params  []cfn.StackParameter
 	outputs []templateOutput
 	err     error
 }
@@ -376,7 +378,7 @@ func (a *operatorAPI) invoke(w http.ResponseWriter, r *http.Request) {
 	ref := r.Header.Get(functionHeader)
 	m := functionRE.FindStringSubmatch(ref)
 	if m == nil {
-		cloud.WriteJSONError(w, r, http.StatusBadRequest, "ValidationException",
+		wire.WriteJSONError(w, r, http.StatusBadRequest, "ValidationException",
 			fmt.Sprintf("1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint", ref))
 		return
 	}
@@ -388,14 +390,14 @@ func (a *operatorAPI) invoke(w http.ResponseWriter, r *http.Request) {
 	}
 	name := m[4]
 	if account != caller.Account {
-		cloud.WriteJSONError(w, r, http.StatusForbidden, "AccessDeniedException",
+		wire.WriteJSONError(w, r, http.StatusForbidden, "AccessDeniedException",
 			fmt.Sprintf("User: %s is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:%s:%s:function:%s because no resource-based policy allows the lambda:InvokeFunction action",
 				caller.ARN, Region, account, name))
 		return
 	}
 	d := a.s.Deployment(account)
 	if d == nil {
-		cloud.WriteJSONError(w, r, http.StatusNotFound, "ResourceNotFoundException",
+		wire.WriteJSONError(w, r, http.StatusNotFound, "ResourceNotFoundException",
 			fmt.Sprintf("Function not found: arn:aws:lambda:%s:%s:function:%s", Region, account, name))
 		return
 	}
@@ -403,20 +405,20 @@ func (a *operatorAPI) invoke(w http.ResponseWriter, r *http.Request) {
 	case "", "RequestResponse":
 	case "DryRun":
 		if _, ok := d.AccessKeys[name]; !ok {
-			cloud.WriteJSONError(w, r, http.StatusNotFound, "ResourceNotFoundException",
+			wire.WriteJSONError(w, r, http.StatusNotFound, "ResourceNotFoundException",
 				fmt.Sprintf("Function not found: arn:aws:lambda:%s:%s:function:%s", Region, account, name))
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return
 	default:
-		cloud.WriteJSONError(w, r, http.StatusBadRequest, "InvalidParameterValueException",
+		wire.WriteJSONError(w, r, http.StatusBadRequest, "InvalidParameterValueException",
 			fmt.Sprintf("the local stack invokes synchronously only (RequestResponse or DryRun), not %s", t))
 		return
 	}
 	payload, err := io.ReadAll(r.Body)
 	if err != nil {
-		cloud.WriteJSONError(w, r, http.StatusBadRequest, "InvalidRequestContentException", err.Error())
+		wire.WriteJSONError(w, r, http.StatusBadRequest, "InvalidRequestContentException", err.Error())
 		return
 	}
 	if len(bytes.TrimSpace(payload)) == 0 {
@@ -432,9 +434,9 @@ func (a *operatorAPI) invoke(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, fnErr.ErrorCause())
 	case errors.As(err, &svcErr):
-		cloud.WriteJSONError(w, r, svcErr.StatusCode, svcErr.Code, svcErr.Message)
+		wire.WriteJSONError(w, r, svcErr.StatusCode, svcErr.Code, svcErr.Message)
 	case err != nil:
-		cloud.WriteJSONError(w, r, http.StatusInternalServerError, "ServiceException", err.Error())
+		wire.WriteJSONError(w, r, http.StatusInternalServerError, "ServiceException", err.Error())
 	default:
 		w.Header().Set("X-Amz-Executed-Version", "$LATEST")
 		w.Header().Set("Content-Type", "application/json")

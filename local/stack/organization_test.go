@@ -14,6 +14,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/asgdns/asgdns/local/cfn"
 	"github.com/asgdns/asgdns/local/cloud"
 )
 
@@ -109,7 +110,7 @@ func TestOrganizationTrustWithStackSetsNames(t *testing.T) {
 	registrarA, registrarB := s.Cloud.RoleARN(AppAccount), s.Cloud.RoleARN(OtherAppAccount)
 	// A role of A's account, named as CloudFormation would name a function
 	// role of the same stack set, without asgdns's tag.
-	lookalike := "arn:aws:iam::" + AppAccount + ":role/" + cloud.GeneratedRoleName(stackName, "SomethingFunctionRole")
+	lookalike := "arn:aws:iam::" + AppAccount + ":role/" + cfn.GeneratedRoleName(stackName, "SomethingFunctionRole")
 	if err := assume("AKIAORGLOOKALIKE0001", lookalike, registrarA, nil); apiErrorCode(err) != "AccessDenied" {
 		t.Errorf("untagged %s: %v, want AccessDenied", lookalike, err)
 	}

@@ -25,8 +25,9 @@ import (
 	"time"
 
 	"github.com/asgdns/asgdns/local/asl"
+	"github.com/asgdns/asgdns/local/bind"
+	"github.com/asgdns/asgdns/local/cfn"
 	"github.com/asgdns/asgdns/local/cloud"
-	"github.com/asgdns/asgdns/local/cloud/bind"
 	"github.com/asgdns/asgdns/local/lambdahost"
 	"github.com/asgdns/asgdns/local/stepfunctions"
 )
@@ -210,9 +211,9 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	defer func() {
 		if err != nil {
 			if listener != nil {
-				listener.Close()
+				_ = listener.Close()
 			}
-			s.Close()
+			_ = s.Close() // the error being returned is the one that matters
 		}
 	}()
 	if s.DNS, err = bind.Start(bind.Options{Zone: Zone, ReverseZones: []string{ReverseZone}}); err != nil {
@@ -225,11 +226,11 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 
 	// The application template as each account deploys it.
 	template := filepath.Join(opts.RepoRoot, "template.yaml")
-	apps := make([]cloud.AppStack, len(opts.Accounts))
+	apps := make([]cfn.AppStack, len(opts.Accounts))
 	var trusted, tenantZones []string
 	for i, account := range opts.Accounts {
-		at := cloud.AppDeployment{Account: account, StackName: opts.StackName}
-		if apps[i], err = cloud.LoadAppStack(template, at, appParameters(opts),
+		at := cfn.AppDeployment{Region: Region, Account: account, StackName: opts.StackName}
+		if apps[i], err = cfn.LoadAppStack(template, at, appParameters(opts),
 			func(id string) string { return functionARN(account, id) }); err != nil {
 			return nil, err
 		}
@@ -282,7 +283,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 // deploy runs one account's deployment of the application template: its
 // operator, its functions with their roles' credentials and tags, its
 // state machine and its EventBridge rule.
-func (s *Stack) deploy(ctx context.Context, opts Options, account string, app cloud.AppStack, keys *int, logs io.Writer) (*Deployment, error) {
+func (s *Stack) deploy(ctx context.Context, opts Options, account string, app cfn.AppStack, keys *int, logs io.Writer) (*Deployment, error) {
 	d := &Deployment{Account: account, StackName: opts.StackName, Roles: map[string]string{}, AccessKeys: map[string]string{},
 		OperatorKeyID: OperatorKeyID}
 	if account != AppAccount {
@@ -323,7 +324,7 @@ func (s *Stack) deploy(ctx context.Context, opts Options, account string, app cl
 		return nil, err
 	}
 	if err := d.Lambdas.Build(ctx); err != nil {
-		d.Lambdas.Close()
+		_ = d.Lambdas.Close()
 		return nil, err
 	}
 
@@ -336,7 +337,7 @@ func (s *Stack) deploy(ctx context.Context, opts Options, account string, app cl
 	clock := asl.RealClock()
 	engine := asl.NewEngine(asl.Options{Clock: clock, Resources: resources})
 	if d.StepFunctions, err = stepfunctions.New(stepfunctions.Options{Engine: engine, Clock: clock, Region: Region, Account: account}); err != nil {
-		d.Lambdas.Close()
+		_ = d.Lambdas.Close()
 		return nil, err
 	}
 	d.close = func() error { return errors.Join(d.StepFunctions.Close(), d.Lambdas.Close()) }
@@ -345,7 +346,7 @@ func (s *Stack) deploy(ctx context.Context, opts Options, account string, app cl
 		return d, err
 	}
 	d.StateMachineARN, err = d.StepFunctions.AddStateMachine(StateMachineName, definition, app.Substitutions,
-		"arn:aws:iam::"+account+":role/"+cloud.GeneratedRoleName(opts.StackName, app.StateMachine+"Role"))
+		"arn:aws:iam::"+account+":role/"+cfn.GeneratedRoleName(opts.StackName, app.StateMachine+"Role"))
 	if err != nil {
 		return d, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/asgdns/asgdns/local/cfn"
 	"github.com/asgdns/asgdns/local/cloud"
 )
 
@@ -140,7 +141,7 @@ func wantVersion(ctx context.Context, t *testing.T, arn, version, alias string, 
 // moved to it. It returns the new version's ARN.
 func (d *Deployment) deployDefinition(_ context.Context, marker string) (string, error) {
 	template := filepath.Join(h.root, "template.yaml")
-	app, err := cloud.LoadAppStack(template, cloud.AppDeployment{Account: d.Account, StackName: d.StackName},
+	app, err := cfn.LoadAppStack(template, cfn.AppDeployment{Region: Region, Account: d.Account, StackName: d.StackName},
 		appParameters(Options{ASGNames: asgNames}), func(id string) string { return functionARN(d.Account, id) })
 	if err != nil {
 		return "", err

@@ -10,18 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// awsCLI finds the AWS CLI; its absence fails the test with the way to
-// install it (the CI installs it in .ci/run).
-func awsCLI(t testing.TB) string {
-	t.Helper()
-	path, err := exec.LookPath("aws")
-	if err != nil {
-		t.Fatal("the AWS CLI is not installed: sudo apt-get install -y awscli (or: pip install awscli)")
-	}
-	return path
-}
+	"github.com/asgdns/asgdns/local/awscli"
+)
 
 // cliEnv is the environment of an AWS CLI or asgdns run against the
 // service: this process's, without any AWS configuration of the machine,
@@ -44,7 +35,7 @@ func cliEnv(extra ...string) []string {
 // JSON output; a failed command returns its stderr as the error.
 func (w *world) cli(env []string, args ...string) (map[string]any, error) {
 	w.t.Helper()
-	cmd := exec.Command(awsCLI(w.t), append([]string{"--endpoint-url", w.url, "--region", region, "--output", "json", "stepfunctions"}, args...)...)
+	cmd := exec.Command(awscli.Path(w.t), append([]string{"--endpoint-url", w.url, "--region", region, "--output", "json", "stepfunctions"}, args...)...)
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -47,7 +47,7 @@ func asgdnsBinary(t testing.TB) string {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if asgdnsBuild.path != "" {
-		os.RemoveAll(filepath.Dir(asgdnsBuild.path))
+		_ = os.RemoveAll(filepath.Dir(asgdnsBuild.path))
 	}
 	os.Exit(code)
 }

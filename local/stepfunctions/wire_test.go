@@ -29,7 +29,7 @@ func (w *world) postRaw(target, body string) (int, http.Header, []byte, map[stri
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		w.t.Fatal(err)

@@ -73,7 +73,7 @@ type Settings struct {
 	DCInstanceIDs    []string
 	DCPlatform       string
 	DocumentName     string
-	OnFailure        workflow.FailurePolicy
+	OnFailure        workflow.LifecycleActionResult
 	// SharedHostname is the operator saying a template that does not hold
 	// the instance id is meant to give every instance the same name. Only
 	// the first instance gets it; the others end FAILED with a conflict.
@@ -135,7 +135,7 @@ func Load(env Lookup) (Settings, error) {
 		s.DocumentName = v
 	}
 	if v, ok := env(EnvOnFailure); ok && v != "" {
-		s.OnFailure = workflow.FailurePolicy(v)
+		s.OnFailure = workflow.LifecycleActionResult(v)
 	}
 	if err := s.validate(func(field string) string { return "environment variable " + envFor[field] }); err != nil {
 		return Settings{}, err
@@ -145,15 +145,15 @@ func Load(env Lookup) (Settings, error) {
 
 // LoadOnFailure reads only the default failure policy, for CompleteLifecycle
 // when DescribeInstance never produced settings (an invalid event or config).
-func LoadOnFailure(env Lookup) (workflow.FailurePolicy, error) {
+func LoadOnFailure(env Lookup) (workflow.LifecycleActionResult, error) {
 	v, ok := env(EnvOnFailure)
 	if !ok || v == "" {
 		return DefaultOnFailure, nil
 	}
-	if err := validateOnFailure(workflow.FailurePolicy(v)); err != nil {
+	if err := validateOnFailure(workflow.LifecycleActionResult(v)); err != nil {
 		return "", envError(EnvOnFailure, v, err.Error())
 	}
-	return workflow.FailurePolicy(v), nil
+	return workflow.LifecycleActionResult(v), nil
 }
 
 // DefaultHookNames are the lifecycle hooks template.yaml creates.
@@ -340,7 +340,7 @@ func (s *Settings) validate(where func(key string) string) error {
 	return nil
 }
 
-func validateOnFailure(p workflow.FailurePolicy) error {
+func validateOnFailure(p workflow.LifecycleActionResult) error {
 	if p != workflow.Abandon && p != workflow.Continue {
 		return fmt.Errorf("is not ABANDON or CONTINUE")
 	}

@@ -17,7 +17,7 @@ import (
 
 // eventsDir holds the workflow's fixture events: real-shaped EventBridge
 // events, the execution inputs of the state machine.
-var eventsDir = filepath.Join("..", "..", "..", "..", "workflow", "testdata", "events")
+var eventsDir = filepath.Join("..", "..", "..", "workflow", "testdata", "events")
 
 // event reads a fixture event, optionally changing its detail.
 func event(t *testing.T, fixture string, edits ...func(detail map[string]any)) string {

@@ -33,7 +33,7 @@ const otherInstance = "i-0fedcba9876543210"
 func scenarios(t *testing.T) []scenario {
 	launch := event(t, "launch")
 	terminate := event(t, "terminate")
-	lcFailed := func(result workflow.FailurePolicy) workflow.LifecycleResult {
+	lcFailed := func(result workflow.LifecycleActionResult) workflow.LifecycleResult {
 		return workflow.LifecycleResult{Completed: true, Result: result, Error: "CommandFailed",
 			Reason: "DNS work failed (CommandFailed): " + string(result) + " per onFailure policy",
 			Cause:  "The DNS command failed on the DC. For instance i-0a1b2c3d4e5f60718 of ASG \"web-prod\": DNS work failed (CommandFailed): " + string(result) + "."}
@@ -95,8 +95,8 @@ func scenarios(t *testing.T) []scenario {
 		{exec: failedAfterRelease(t, "terminate-released", 15, terminate, lcFailed(workflow.Continue)),
 			action: ActionRestart, result: resultPlanned, endedIn: stateDNSWorkFailed, replayName: "replay-terminate-released",
 			reason: "a new execution removes the record"},
-		{exec: failedAfterRelease(t, "launch-successful-no-token", 16, event(t, "launch-successful"), noToken),
-			action: ActionRestart, result: resultPlanned, endedIn: stateDNSWorkFailed, replayName: "replay-launch-successful-no-token",
+		{exec: failedAfterRelease(t, "launch-no-token", 16, event(t, "launch-no-token"), noToken),
+			action: ActionRestart, result: resultPlanned, endedIn: stateDNSWorkFailed, replayName: "replay-launch-no-token",
 			reason: "no lifecycle action held the instance"},
 		{exec: aborted, action: ActionRestart, result: resultPlanned, endedIn: "Wait for DNS command",
 			replayName: "replay-aborted-not-redrivable", reason: "cannot be redriven (Execution redrivable period exceeded)"},

@@ -158,7 +158,7 @@ func TestProgress(t *testing.T) {
 // TestStateNamesMatchTheDefinition pins the state names replay decides on
 // to the state machine definition: renaming a state there must fail here.
 func TestStateNamesMatchTheDefinition(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "statemachine", "asgdns.asl.json"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "statemachine", "asgdns.asl.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,10 +22,6 @@ import (
 	"github.com/asgdns/asgdns/workflow/crossaccount"
 	"github.com/asgdns/asgdns/workflow/lambdatest"
 )
-
-// TestMain builds the function (the main package one folder up) for the
-// tests that run it through the Lambda Runtime API.
-func TestMain(m *testing.M) { lambdatest.Main(m, "..") }
 
 const (
 	roleARN    = "arn:aws:iam::222222222222:role/asgdns-dns"
@@ -138,8 +133,8 @@ func outcome(res *workflow.SessionResult, err error) any {
 // state machine; if one does, it is refused without calling STS.
 func TestFixtures(t *testing.T) {
 	wantCalls := map[string]int{
-		"launch": 1, "launch-from-warm-pool": 1, "launch-successful": 1, "terminate": 1,
-		"launch-into-warm-pool": 0, "terminate-to-warm-pool": 0, "test-notification": 0, "unknown": 0,
+		"launch": 1, "launch-from-warm-pool": 1, "launch-no-token": 1, "terminate": 1,
+		"launch-into-warm-pool": 0, "terminate-to-warm-pool": 0, "launch-successful": 0, "test-notification": 0, "unknown": 0,
 		"launch-held": 1, "terminate-held": 1, "launch-outlived": 1,
 	}
 	for _, name := range append(lambdatest.Fixtures(t), "launch-held", "terminate-held", "launch-outlived") {
@@ -352,94 +347,6 @@ func TestLogsCarryContext(t *testing.T) {
 			t.Errorf("logs lack %s:\n%s", want, logs.String())
 		}
 	}
-}
-
-// TestThroughLambdaRuntime runs the real main through aws-lambda-go's own
-// invocation path against a fake Runtime API, with the real SDK talking to a
-// fake STS over HTTP, and checks what Step Functions would see.
-func TestThroughLambdaRuntime(t *testing.T) {
-	env := []string{config.EnvRoleARN + "=" + roleARN, config.EnvExternalID + "=" + externalID}
-	t.Run("success", func(t *testing.T) {
-		sts := lambdatest.NewAWS(t, map[string]string{"AssumeRole": lambdatest.AssumeRoleResponse(roleARN, sessionName)},
-			http.StatusInternalServerError, "InternalFailure", "unexpected call")
-		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), append(env, sts.Env()...)...)
-		if res.ErrorType != "" {
-			t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
-		}
-		if calls := sts.Calls(); len(calls) != 1 || calls[0] != "AssumeRole" {
-			t.Errorf("calls %v, want one AssumeRole", calls)
-		}
-		var got workflow.SessionResult
-		if err := json.Unmarshal(res.Payload, &got); err != nil {
-			t.Fatal(err)
-		}
-		if got.RoleARN != roleARN || got.Account != "222222222222" || got.SessionName != sessionName ||
-			got.AssumedRoleARN != "arn:aws:sts::222222222222:assumed-role/asgdns-dns/"+sessionName || got.Expires.IsZero() {
-			t.Errorf("unexpected result %s", res.Payload)
-		}
-		for _, s := range secrets {
-			if strings.Contains(string(res.Payload), s) {
-				t.Errorf("payload contains %q: %s", s, res.Payload)
-			}
-		}
-	})
-	t.Run("session in the wrong account", func(t *testing.T) {
-		sts := lambdatest.NewAWS(t, map[string]string{"AssumeRole": lambdatest.AssumeRoleResponse("arn:aws:iam::999999999999:role/asgdns-dns", sessionName)},
-			http.StatusInternalServerError, "InternalFailure", "unexpected call")
-		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), append(env, sts.Env()...)...)
-		if res.ErrorType != "AccessDenied" || !strings.Contains(res.ErrorMessage, "999999999999") {
-			t.Fatalf("got %+v, want AccessDenied naming the account", res)
-		}
-		for _, s := range secrets {
-			if strings.Contains(res.ErrorMessage, s) {
-				t.Errorf("error message contains %q: %s", s, res.ErrorMessage)
-			}
-		}
-	})
-	for _, tc := range []struct {
-		name, code, want string
-		status           int
-		input            string
-	}{
-		{name: "malformed JSON", input: `{"state":`, want: "InvalidEvent"},
-		{name: "no DNS work", input: `{"execution":"x","state":{"instance":{"action":"none","instanceId":"i-0a1b2c3d4e5f60718"}}}`, want: "InvalidEvent"},
-		{name: "trust refused", code: "AccessDenied", status: 403, want: "AccessDenied"},
-		{name: "region disabled", code: "RegionDisabledException", status: 403, want: "AccessDenied"},
-		{name: "throttled", code: "Throttling", status: 400, want: "Throttled"},
-		{name: "server error", code: "InternalFailure", status: 500, want: "Unavailable"},
-		{name: "expired token", code: "ExpiredToken", status: 400, want: "Unavailable"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			status := tc.status
-			if status == 0 {
-				status = http.StatusInternalServerError
-			}
-			sts := lambdatest.ErrorServer(t, status, tc.code, "from the test endpoint")
-			input := []byte(tc.input)
-			if tc.input == "" {
-				input = lambdatest.Input(t, "launch")
-			}
-			res := lambdatest.Invoke(t, input, append(env, sts.Env()...)...)
-			if res.ErrorType != tc.want {
-				t.Fatalf("errorType %q (%s), want %q", res.ErrorType, res.ErrorMessage, tc.want)
-			}
-			if calls := sts.Calls(); tc.code == "" && len(calls) != 0 {
-				t.Errorf("STS called after a validation failure: %v", calls)
-			}
-		})
-	}
-	t.Run("missing role ARN fails init", func(t *testing.T) {
-		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), config.EnvRoleARN+"=")
-		if !res.InitError || !strings.Contains(res.ErrorMessage, config.EnvRoleARN) {
-			t.Fatalf("want an init failure naming %s, got %+v", config.EnvRoleARN, res)
-		}
-	})
-	t.Run("invalid external id fails init", func(t *testing.T) {
-		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), config.EnvRoleARN+"="+roleARN, config.EnvExternalID+"=bad id!")
-		if !res.InitError || !strings.Contains(res.ErrorMessage, config.EnvExternalID) || strings.Contains(res.ErrorMessage, "bad id!") {
-			t.Fatalf("want an init failure naming %s without repeating the value, got %+v", config.EnvExternalID, res)
-		}
-	})
 }
 
 func BenchmarkHandle(b *testing.B) {

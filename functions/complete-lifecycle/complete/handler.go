@@ -31,7 +31,7 @@ type Handler struct {
 	// OnFailure is the deployment's default failure policy, for a failed
 	// launch whose state has no instance section (DescribeInstance never
 	// resolved the ASG's own policy).
-	OnFailure workflow.FailurePolicy
+	OnFailure workflow.LifecycleActionResult
 	// Hooks are asgdns's own lifecycle hooks: the only ones it completes,
 	// whatever the event says.
 	Hooks workflow.HookNames
@@ -178,7 +178,7 @@ func withFailure(res *workflow.LifecycleResult, state workflow.State, plan workf
 // template, access, the document, the zone, a name conflict): replacing
 // the instance would only start a kill loop, so it goes into service
 // without its record and the execution fails for a person to fix.
-func (h *Handler) decide(state workflow.State, plan workflow.Plan) (workflow.FailurePolicy, string) {
+func (h *Handler) decide(state workflow.State, plan workflow.Plan) (workflow.LifecycleActionResult, string) {
 	failure := state.Failure()
 	switch {
 	case failure == nil:
@@ -202,7 +202,7 @@ func held(hold *workflow.HoldResult) string {
 	return (time.Duration(hold.HeldSeconds) * time.Second).String()
 }
 
-func validPolicy(p workflow.FailurePolicy) bool {
+func validPolicy(p workflow.LifecycleActionResult) bool {
 	return p == workflow.Continue || p == workflow.Abandon
 }
 

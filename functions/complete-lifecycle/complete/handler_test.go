@@ -7,12 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -25,10 +19,6 @@ import (
 	"github.com/asgdns/asgdns/workflow/config"
 	"github.com/asgdns/asgdns/workflow/lambdatest"
 )
-
-// TestMain builds the function (the main package one folder up) for the
-// tests that run it through the Lambda Runtime API.
-func TestMain(m *testing.M) { lambdatest.Main(m, "..") }
 
 const (
 	instanceID  = "i-0a1b2c3d4e5f60718"
@@ -90,7 +80,7 @@ func checkDescribed(t *testing.T, f *fakeAutoScaling, want int) {
 // deployment lists them in ASGDNS_HOOK_NAMES.
 var fixtureHooks = workflow.HookNames{"dns-launch", "dns-terminate"}
 
-func newHandler(f *fakeAutoScaling, onFailure workflow.FailurePolicy, logs io.Writer) *Handler {
+func newHandler(f *fakeAutoScaling, onFailure workflow.LifecycleActionResult, logs io.Writer) *Handler {
 	return &Handler{AutoScaling: f, OnFailure: onFailure, Hooks: fixtureHooks, Log: slog.New(slog.NewJSONHandler(logs, nil))}
 }
 
@@ -158,6 +148,7 @@ func TestFixtures(t *testing.T) {
 		"launch":                 {sent: &sent{"dns-launch", launchToken, "CONTINUE"}},
 		"launch-from-warm-pool":  {sent: &sent{"dns-launch", "6f4838bc-935e-408b-b484-e02750cd804d", "CONTINUE"}},
 		"launch-into-warm-pool":  {sent: &sent{"dns-launch", "ea44fe9b-a536-49bc-a1e0-c4787d93f748", "CONTINUE"}},
+		"launch-no-token":        {},
 		"launch-successful":      {},
 		"terminate":              {sent: &sent{"dns-terminate", termToken, "CONTINUE"}},
 		"terminate-to-warm-pool": {sent: &sent{"dns-terminate", "85a44d94-ded1-4d64-8a64-a4fcef24ccda", "CONTINUE"}},
@@ -218,7 +209,8 @@ func TestInputsAreFixtureEvents(t *testing.T) {
 		events[name] = name
 	}
 	// The other state inputs hold the hold loop's keys, which
-	// CheckInputIsEvent does not know: TestFixturesChain derives them.
+	// CheckInputIsEvent does not know: the state machine's
+	// TestFixturesChain (statemachine/fixtures_test.go) derives them.
 	for input, event := range events {
 		t.Run(input, func(t *testing.T) { lambdatest.CheckInputIsEvent(t, input, event) })
 	}
@@ -262,8 +254,8 @@ func TestDecide(t *testing.T) {
 	cases := []struct {
 		name       string
 		input      []byte
-		envDefault workflow.FailurePolicy
-		want       workflow.FailurePolicy
+		envDefault workflow.LifecycleActionResult
+		want       workflow.LifecycleActionResult
 		wantReason string
 		wantError  string
 	}{
@@ -290,9 +282,9 @@ func TestDecide(t *testing.T) {
 			envDefault: workflow.Abandon, want: workflow.Continue, wantReason: "DNS work failed (unknown error): CONTINUE" + never, wantError: "UnknownError"},
 		// Transient, hold budget spent: the failure policy.
 		{name: "hold expired, ASG says ABANDON", input: lambdatest.Input(t, "launch-failed"), envDefault: workflow.Continue,
-			want: workflow.Abandon, wantReason: "DNS work failed (Unavailable): ABANDON per onFailure policy, after holding it 30m7s (the hold budget)", wantError: "Unavailable"},
+			want: workflow.Abandon, wantReason: "DNS work failed (Unavailable): ABANDON per onFailure policy, after holding it 1m12s (the hold budget)", wantError: "Unavailable"},
 		{name: "hold expired, ASG says CONTINUE", input: lambdatest.WithState(t, "launch-failed", setOnFailure("CONTINUE")), envDefault: workflow.Abandon,
-			want: workflow.Continue, wantReason: "DNS work failed (Unavailable): CONTINUE per onFailure policy, after holding it 30m7s (the hold budget)"},
+			want: workflow.Continue, wantReason: "DNS work failed (Unavailable): CONTINUE per onFailure policy, after holding it 1m12s (the hold budget)"},
 		{name: "hold expired without instance, default ABANDON", input: lambdatest.WithState(t, "launch", all(func(s map[string]any) { delete(s, "instance") }, expired("Throttled"))),
 			envDefault: workflow.Abandon, want: workflow.Abandon,
 			wantReason: "DNS work failed (Throttled): ABANDON per the deployment's default onFailure policy, after holding it 30m0s (the hold budget)", wantError: "Throttled"},
@@ -341,18 +333,20 @@ func TestNothingToComplete(t *testing.T) {
 		input            []byte
 		wantError        string
 	}{
-		{name: "launch successful", input: lambdatest.Input(t, "launch-successful"),
+		{name: "no token", input: lambdatest.Input(t, "launch-no-token"),
 			wantReason: "DNS registered; nothing to complete: the event carries no lifecycle action token"},
-		{name: "launch successful, DNS failed", input: lambdatest.WithState(t, "launch-successful", func(s map[string]any) {
+		{name: "no token, DNS failed", input: lambdatest.WithState(t, "launch-no-token", func(s map[string]any) {
 			s["error"] = map[string]any{"Error": "CommandRejected", "Cause": "x"}
 		}), wantReason: "DNS work failed (CommandRejected); nothing to complete", wantError: "CommandRejected"},
-		{name: "launch successful, hold expired", input: lambdatest.WithState(t, "launch-successful", expired("Unavailable")),
+		{name: "no token, hold expired", input: lambdatest.WithState(t, "launch-no-token", expired("Unavailable")),
 			wantReason: "DNS work failed (Unavailable); nothing to complete", wantError: "Unavailable"},
 		{name: "replay after the hook expired, token removed", input: lambdatest.WithState(t, "launch", func(s map[string]any) {
 			delete(s["detail"].(map[string]any), "LifecycleActionToken")
 		}), wantReason: "DNS registered; nothing to complete"},
 		{name: "test notification", input: lambdatest.Input(t, "test-notification"), wantReason: "Auto Scaling test notification: nothing to do"},
 		{name: "unknown event", input: lambdatest.Input(t, "unknown"), wantReason: "is not one asgdns acts on"},
+		{name: "instance launch successful: not a lifecycle action", input: lambdatest.Input(t, "launch-successful"),
+			wantReason: "EC2 Instance Launch Successful is not a lifecycle action"},
 		{name: "another team's launch hook", input: lambdatest.WithState(t, "launch-into-warm-pool", all(foreign, func(s map[string]any) {
 			i := s["instance"].(map[string]any)
 			i["action"], i["complete"] = "none", false
@@ -607,173 +601,10 @@ func TestLogsCarryContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"execution":"0d5c1f6e-asgdns-test-execution"`, `"instanceId":"` + instanceID + `"`,
-		`"asg":"web-prod"`, `"result":"ABANDON"`, `"reason":"DNS work failed (Unavailable): ABANDON per onFailure policy, after holding it 30m7s (the hold budget)"`} {
+		`"asg":"web-prod"`, `"result":"ABANDON"`, `"reason":"DNS work failed (Unavailable): ABANDON per onFailure policy, after holding it 1m12s (the hold budget)"`} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("logs lack %s:\n%s", want, logs.String())
 		}
-	}
-}
-
-// autoScalingEndpoint answers CompleteLifecycleAction in Auto Scaling's XML
-// when the form carries exactly want, and fails the request otherwise, so the
-// test sees what went over the wire.
-func autoScalingEndpoint(t *testing.T, want url.Values) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		for k := range want {
-			if r.Form.Get(k) != want.Get(k) {
-				http.Error(w, fmt.Sprintf("%s is %q, want %q", k, r.Form.Get(k), want.Get(k)), http.StatusBadRequest)
-				return
-			}
-		}
-		w.Header().Set("Content-Type", "text/xml")
-		_, _ = io.WriteString(w, `<CompleteLifecycleActionResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">`+
-			`<CompleteLifecycleActionResult/><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></CompleteLifecycleActionResponse>`)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// groupAnswer is Auto Scaling's DescribeAutoScalingInstances answer for
-// the fixture instance in lifecycle state state.
-func groupAnswer(state string) string {
-	return `<DescribeAutoScalingInstancesResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><DescribeAutoScalingInstancesResult>` +
-		`<AutoScalingInstances><member><InstanceId>` + instanceID + `</InstanceId><AutoScalingGroupName>web-prod</AutoScalingGroupName>` +
-		`<AvailabilityZone>eu-west-1b</AvailabilityZone><LifecycleState>` + state + `</LifecycleState><HealthStatus>HEALTHY</HealthStatus>` +
-		`<ProtectedFromScaleIn>false</ProtectedFromScaleIn></member></AutoScalingInstances></DescribeAutoScalingInstancesResult>` +
-		`<ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></DescribeAutoScalingInstancesResponse>`
-}
-
-// TestThroughLambdaRuntime runs the real main through aws-lambda-go's own
-// invocation path against a fake Runtime API, with the real SDK talking to a
-// fake Auto Scaling over HTTP, and checks what Step Functions would see.
-func TestThroughLambdaRuntime(t *testing.T) {
-	hooks := config.EnvHookNames + "=" + strings.Join(fixtureHooks, ",")
-	wire := func(token, result string) url.Values {
-		return url.Values{"Action": {"CompleteLifecycleAction"}, "AutoScalingGroupName": {"web-prod"}, "LifecycleHookName": {"dns-launch"},
-			"LifecycleActionToken": {token}, "InstanceId": {instanceID}, "LifecycleActionResult": {result}}
-	}
-	for _, tc := range []struct {
-		name, result string
-		input        []byte
-		env          []string
-	}{
-		{name: "success", input: lambdatest.Input(t, "launch"), result: "CONTINUE"},
-		{name: "hold expired: the ASG's policy", input: lambdatest.Input(t, "launch-failed"), result: "ABANDON", env: []string{config.EnvOnFailure + "=CONTINUE"}},
-		{name: "hold expired without instance: the default", result: "CONTINUE", env: []string{config.EnvOnFailure + "=CONTINUE"},
-			input: lambdatest.WithState(t, "launch-failed", func(s map[string]any) { delete(s, "instance") })},
-		{name: "terminal: never replaced", input: lambdatest.Input(t, "launch-failed-without-instance"), result: "CONTINUE",
-			env: []string{config.EnvOnFailure + "=ABANDON"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := autoScalingEndpoint(t, wire(launchToken, tc.result))
-			res := lambdatest.Invoke(t, tc.input, append(append(tc.env, hooks), lambdatest.SDKEnv(srv.URL)...)...)
-			if res.ErrorType != "" {
-				t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
-			}
-			var got workflow.LifecycleResult
-			if err := json.Unmarshal(res.Payload, &got); err != nil {
-				t.Fatal(err)
-			}
-			if !got.Completed || string(got.Result) != tc.result {
-				t.Errorf("unexpected result %s", res.Payload)
-			}
-		})
-	}
-	noAction := "No active Lifecycle Action found with instance ID " + instanceID
-	t.Run("no active lifecycle action, instance in service: success", func(t *testing.T) {
-		as := lambdatest.NewAWS(t, map[string]string{"DescribeAutoScalingInstances": groupAnswer("InService")}, http.StatusBadRequest, "ValidationError", noAction)
-		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), append(as.Env(), hooks)...)
-		if res.ErrorType != "" {
-			t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
-		}
-		var got workflow.LifecycleResult
-		if err := json.Unmarshal(res.Payload, &got); err != nil {
-			t.Fatal(err)
-		}
-		if got.Completed || !got.AlreadyCompleted || got.Result != workflow.Continue {
-			t.Errorf("unexpected result %s", res.Payload)
-		}
-		if calls := strings.Join(as.Calls(), ","); calls != "CompleteLifecycleAction,DescribeAutoScalingInstances" {
-			t.Errorf("calls %s, want CompleteLifecycleAction,DescribeAutoScalingInstances", calls)
-		}
-	})
-	t.Run("no active lifecycle action, instance terminating: InstanceNotFound", func(t *testing.T) {
-		as := lambdatest.NewAWS(t, map[string]string{"DescribeAutoScalingInstances": groupAnswer("Terminating:Wait")}, http.StatusBadRequest, "ValidationError", noAction)
-		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), append(as.Env(), hooks)...)
-		if res.ErrorType != "InstanceNotFound" || !strings.Contains(res.ErrorMessage, "Terminating:Wait") {
-			t.Fatalf("errorType %q (%s), want InstanceNotFound", res.ErrorType, res.ErrorMessage)
-		}
-		if calls := strings.Join(as.Calls(), ","); calls != "CompleteLifecycleAction,DescribeAutoScalingInstances" {
-			t.Errorf("calls %s, want CompleteLifecycleAction,DescribeAutoScalingInstances", calls)
-		}
-	})
-	for _, tc := range []struct {
-		name, input string
-		env         []string
-	}{
-		{name: "no token: nothing sent", input: "launch-successful", env: []string{hooks}},
-		{name: "undone launch: nothing sent", input: "launch-undone", env: []string{hooks}},
-		// The deployment's default hook names: dns-launch is not asgdns's.
-		{name: "another team's hook: nothing sent", input: "launch"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			as := lambdatest.ErrorServer(t, http.StatusInternalServerError, "InternalFailure", "unexpected call")
-			res := lambdatest.Invoke(t, lambdatest.Input(t, tc.input), append(as.Env(), tc.env...)...)
-			if res.ErrorType != "" || !strings.Contains(string(res.Payload), `"completed":false`) || !strings.Contains(string(res.Payload), `"alreadyCompleted":false`) {
-				t.Fatalf("got %+v", res)
-			}
-			if calls := as.Calls(); len(calls) != 0 {
-				t.Errorf("Auto Scaling called: %v", calls)
-			}
-		})
-	}
-	for _, tc := range []struct {
-		name, code, message, want string
-		status                    int
-		input                     string
-	}{
-		{name: "malformed JSON", input: `{"state":`, want: "InvalidEvent"},
-		{name: "invalid event", input: `{"execution":"x","state":{"source":"aws.ec2"}}`, want: "InvalidEvent"},
-		{name: "no such hook", code: "ValidationError", message: "No Lifecycle Hook found with name dns-launch", status: 400, want: "InvalidEvent"},
-		{name: "throttled", code: "Throttling", message: "Rate exceeded", status: 400, want: "Throttled"},
-		{name: "access denied", code: "AccessDenied", message: "not authorized", status: 403, want: "AccessDenied"},
-		{name: "server error", code: "InternalFailure", message: "internal", status: 500, want: "Unavailable"},
-		{name: "resource contention", code: "ResourceContention", message: "pending update", status: 500, want: "Unavailable"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			status := tc.status
-			if status == 0 {
-				status = http.StatusInternalServerError
-			}
-			as := lambdatest.ErrorServer(t, status, tc.code, tc.message)
-			input := []byte(tc.input)
-			if tc.input == "" {
-				input = lambdatest.Input(t, "launch")
-			}
-			res := lambdatest.Invoke(t, input, append(as.Env(), hooks)...)
-			if res.ErrorType != tc.want {
-				t.Fatalf("errorType %q (%s), want %q", res.ErrorType, res.ErrorMessage, tc.want)
-			}
-			wantCalls := "CompleteLifecycleAction"
-			if tc.code == "" {
-				wantCalls = ""
-			}
-			if calls := strings.Join(as.Calls(), ","); calls != wantCalls {
-				t.Errorf("calls %q, want %q", calls, wantCalls)
-			}
-		})
-	}
-	for _, tc := range []struct{ name, env, want string }{
-		{"invalid default policy fails init", config.EnvOnFailure + "=RETRY", config.EnvOnFailure},
-		{"invalid hook names fail init", config.EnvHookNames + "=dns-launch;x", config.EnvHookNames},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), tc.env)
-			if !res.InitError || !strings.Contains(res.ErrorMessage, tc.want) {
-				t.Fatalf("want an init failure naming %s, got %+v", tc.want, res)
-			}
-		})
 	}
 }
 
@@ -819,131 +650,4 @@ func TestFailureCause(t *testing.T) {
 			t.Errorf("%s: success carries a failure: %+v %v", name, ok, err)
 		}
 	}
-}
-
-// steps are where each step's testdata lives, from this package.
-var steps = map[string]string{
-	"describe": "../../describe-instance/describe/testdata",
-	"assume":   "../../assume-role/assume/testdata",
-	"send":     "../../send-command/send/testdata",
-	"wait":     "../../wait-for-command/wait/testdata",
-	"hold":     "../../hold-instance/hold/testdata",
-	"complete": "testdata",
-}
-
-// link says that step to's input <toInput> is step from's input
-// <fromInput> plus its golden output <golden> (a result, or the error as a
-// Catch records it) at key, as the state machine's ResultPath writes it.
-type link struct {
-	from, fromInput, golden, key, to, toInput string
-}
-
-// chain lists the links: a launch and a termination through every step,
-// the hold loop's next round on the next DC, a failure every instance
-// would hit, a hold that runs out, and a launch that outlived its instance.
-var chain = func() []link {
-	var l []link
-	for _, e := range []string{"launch", "launch-from-warm-pool", "launch-successful", "terminate"} {
-		l = append(l, link{"describe", e, e, "instance", "assume", e}, link{"assume", e, e, "session", "send", e},
-			link{"send", e, e, "command", "wait", e}, link{"wait", e, e, "invocation", "complete", e})
-	}
-	for _, e := range []string{"launch-into-warm-pool", "terminate-to-warm-pool", "test-notification", "unknown"} {
-		l = append(l, link{"describe", e, e, "instance", "assume", e}, link{"describe", e, e, "instance", "complete", e})
-	}
-	return append(l,
-		// The first DC never took the command: held, then the next DC.
-		link{"wait", "launch", "launch-undeliverable", "commandError", "hold", "launch-unavailable"},
-		link{"hold", "launch-unavailable", "launch-unavailable", "hold", "describe", "launch-held"},
-		link{"describe", "launch-held", "launch-held", "instance", "assume", "launch-held"},
-		link{"assume", "launch-held", "launch-held", "session", "send", "launch-resend"},
-		link{"send", "launch-resend", "launch-resend", "command", "wait", "launch-resent"},
-		link{"wait", "launch-resent", "launch-resent", "invocation", "complete", "launch-after-hold"},
-		// A termination's DNS server failed: held, the kept name removed.
-		link{"wait", "terminate", "terminate-servfail", "commandError", "hold", "terminate-unavailable"},
-		link{"hold", "terminate-unavailable", "terminate-unavailable", "hold", "describe", "terminate-held"},
-		link{"describe", "terminate-held", "terminate-held", "instance", "assume", "terminate-held"},
-		// Failures every instance would hit.
-		link{"wait", "launch", "launch-conflict", "error", "complete", "launch-conflict"},
-		link{"describe", "launch-bad-zone", "launch-bad-zone", "error", "complete", "launch-failed-without-instance"},
-		// The hold budget ran out.
-		link{"hold", "launch-expired", "launch-expired", "hold", "complete", "launch-failed"},
-		link{"hold", "terminate-expired", "terminate-expired", "hold", "complete", "terminate-failed"},
-		// The launch outlived its instance: its record is removed.
-		link{"complete", "launch", "launch-gone", "lifecycle", "describe", "launch-outlived"},
-		link{"describe", "launch-outlived", "launch-outlived", "instance", "assume", "launch-outlived"},
-		link{"assume", "launch-outlived", "launch-outlived", "session", "send", "launch-undo"},
-		link{"send", "launch-undo", "launch-undo", "command", "wait", "launch-undo"},
-		link{"wait", "launch-undo", "launch-undo", "invocation", "complete", "launch-undone"},
-	)
-}()
-
-// payload is a Task payload as testdata holds it.
-type payload struct {
-	Execution string                     `json:"execution"`
-	State     map[string]json.RawMessage `json:"state"`
-	Backoff   json.RawMessage            `json:"backoff"`
-}
-
-func readPayload(t *testing.T, step, name string) payload {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(steps[step], name+".input.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p payload
-	if err := json.Unmarshal(data, &p); err != nil {
-		t.Fatalf("%s/%s: %v", step, name, err)
-	}
-	return p
-}
-
-// TestFixturesChain: each step's testdata input is the state the machine
-// really produces there, the previous step's input plus its golden output
-// (CONVENTIONS: fixtures chain), and every chain starts from a fixture
-// event as delivered.
-func TestFixturesChain(t *testing.T) {
-	for _, l := range chain {
-		t.Run(l.to+"/"+l.toInput, func(t *testing.T) {
-			from, to := readPayload(t, l.from, l.fromInput), readPayload(t, l.to, l.toInput)
-			golden, err := os.ReadFile(filepath.Join(steps[l.from], l.golden+".golden.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := maps.Clone(from.State)
-			want[l.key] = golden
-			if to.Execution != from.Execution {
-				t.Errorf("execution %q, want %q", to.Execution, from.Execution)
-			}
-			for k := range merged(want, to.State) {
-				if !lambdatest.JSONEqual(want[k], to.State[k]) {
-					t.Errorf("%s/%s.input.json state.%s is\n%s\nwant (%s/%s.input.json, then %s/%s.golden.json at $.%s)\n%s",
-						l.to, l.toInput, k, to.State[k], l.from, l.fromInput, l.from, l.golden, l.key, want[k])
-				}
-			}
-		})
-	}
-	// Where the chains start: the fixture events as delivered.
-	for _, e := range lambdatest.Fixtures(t) {
-		t.Run("describe/"+e, func(t *testing.T) {
-			p := readPayload(t, "describe", e)
-			got, err := json.Marshal(p.State)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !lambdatest.JSONEqual(got, lambdatest.Event(t, e)) || p.Execution != "0d5c1f6e-asgdns-test-execution" {
-				t.Errorf("describe/%s.input.json is not fixture event %s", e, e)
-			}
-		})
-	}
-}
-
-func merged(a, b map[string]json.RawMessage) map[string]bool {
-	keys := map[string]bool{}
-	for k := range a {
-		keys[k] = true
-	}
-	for k := range b {
-		keys[k] = true
-	}
-	return keys
 }

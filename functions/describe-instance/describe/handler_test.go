@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -24,10 +22,6 @@ import (
 	"github.com/asgdns/asgdns/workflow/config"
 	"github.com/asgdns/asgdns/workflow/lambdatest"
 )
-
-// TestMain builds the function (the main package one folder up) for the
-// tests that run it through the Lambda Runtime API.
-func TestMain(m *testing.M) { lambdatest.Main(m, "..") }
 
 // fakeEC2 records what was asked and answers with a canned instance or error.
 type fakeEC2 struct {
@@ -163,12 +157,15 @@ func TestFixtures(t *testing.T) {
 	want := map[string]expect{
 		"launch":                 {lifecycleState: pendingWait, ec2: 1, group: 1},
 		"launch-from-warm-pool":  {lifecycleState: pendingWait, ec2: 1, group: 1},
-		"launch-successful":      {lifecycleState: "InService", ec2: 1, group: 1},
+		"launch-successful":      {},
 		"terminate":              {ec2: 1},
 		"launch-into-warm-pool":  {},
 		"terminate-to-warm-pool": {},
 		"test-notification":      {},
 		"unknown":                {},
+		// Started without a token (by hand, or by reconciliation) for an
+		// instance already in service.
+		"launch-no-token": {lifecycleState: "InService", ec2: 1, group: 1},
 		// Metadata with a zone that is not a domain: refused before any call.
 		"launch-bad-zone": {err: true},
 		// The hold loop's next round: a launch derives its record afresh,
@@ -390,155 +387,6 @@ func TestLogsCarryContext(t *testing.T) {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("logs lack %s:\n%s", want, logs.String())
 		}
-	}
-}
-
-// groupAnswer is Auto Scaling's DescribeAutoScalingInstances answer for
-// the fixture instance in lifecycle state state.
-func groupAnswer(state string) string {
-	return fmt.Sprintf(`<DescribeAutoScalingInstancesResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">
-<DescribeAutoScalingInstancesResult><AutoScalingInstances><member>
-<InstanceId>%s</InstanceId><AutoScalingGroupName>web-prod</AutoScalingGroupName><AvailabilityZone>eu-west-1b</AvailabilityZone>
-<LifecycleState>%s</LifecycleState><HealthStatus>HEALTHY</HealthStatus><ProtectedFromScaleIn>false</ProtectedFromScaleIn>
-</member></AutoScalingInstances></DescribeAutoScalingInstancesResult>
-<ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></DescribeAutoScalingInstancesResponse>`, fixtureInstance, state)
-}
-
-// instancesAnswer is EC2's DescribeInstances answer for the fixture instance.
-const instancesAnswer = `<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-1</requestId>
-<reservationSet><item><reservationId>r-0123</reservationId><instancesSet><item>
-<instanceId>` + fixtureInstance + `</instanceId><privateIpAddress>10.20.30.40</privateIpAddress>
-<placement><availabilityZone>eu-west-1b</availabilityZone></placement>
-<instanceState><code>0</code><name>pending</name></instanceState>
-<tagSet><item><key>Name</key><value>web</value></item></tagSet>
-</item></instancesSet></item></reservationSet></DescribeInstancesResponse>`
-
-// awsEndpoint answers DescribeAutoScalingInstances (the instance in
-// Pending:Wait) and DescribeInstances in each service's XML, as the real
-// services do, for the fixture instance only.
-func awsEndpoint(t *testing.T) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		var body string
-		switch {
-		case r.Form.Get("Action") == "DescribeAutoScalingInstances" && r.Form.Get("InstanceIds.member.1") == fixtureInstance:
-			body = groupAnswer(pendingWait)
-		case r.Form.Get("Action") == "DescribeInstances" && r.Form.Get("InstanceId.1") == fixtureInstance:
-			body = instancesAnswer
-		default:
-			http.Error(w, "unexpected request "+r.Form.Encode(), http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Type", "text/xml")
-		_, _ = io.WriteString(w, body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// TestThroughLambdaRuntime runs the real main through aws-lambda-go's own
-// invocation path against a fake Runtime API, with the real SDK talking to
-// HTTP endpoints, and checks the errorType Step Functions would see.
-func TestThroughLambdaRuntime(t *testing.T) {
-	env := []string{config.EnvHookNames + "=" + strings.Join(fixtureHooks, ",")}
-	for k, v := range testEnv {
-		env = append(env, k+"="+v)
-	}
-	t.Run("success", func(t *testing.T) {
-		srv := awsEndpoint(t)
-		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), append(env, lambdatest.SDKEnv(srv.URL)...)...)
-		if res.ErrorType != "" {
-			t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
-		}
-		var got workflow.InstanceResult
-		if err := json.Unmarshal(res.Payload, &got); err != nil {
-			t.Fatal(err)
-		}
-		if got.Record == nil || got.Record.FQDN != "web-prod-i-0a1b2c3d4e5f60718.corp.example.com" || got.PrivateIP != "10.20.30.40" ||
-			got.LifecycleState != pendingWait || !got.Complete {
-			t.Errorf("unexpected result %s", res.Payload)
-		}
-	})
-	t.Run("launch outlived its instance", func(t *testing.T) {
-		aws := lambdatest.NewAWS(t, map[string]string{"DescribeAutoScalingInstances": groupAnswer("Terminating:Wait")},
-			http.StatusInternalServerError, "InternalError", "unexpected call")
-		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch-outlived"), append(env, aws.Env()...)...)
-		if res.ErrorType != "" {
-			t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
-		}
-		var got workflow.InstanceResult
-		if err := json.Unmarshal(res.Payload, &got); err != nil {
-			t.Fatal(err)
-		}
-		if got.Action != workflow.ActionDeregister || got.Complete || got.Record == nil || got.LifecycleState != "Terminating:Wait" {
-			t.Errorf("unexpected result %s", res.Payload)
-		}
-		if calls := strings.Join(aws.Calls(), ","); calls != "DescribeAutoScalingInstances" {
-			t.Errorf("calls %s, want DescribeAutoScalingInstances only", calls)
-		}
-	})
-	for _, tc := range []struct {
-		name, code, want string
-		status           int
-		input            string
-		env              []string
-		wantCalls        string
-	}{
-		{name: "invalid event", input: `{"execution":"x","state":{"source":"aws.ec2"}}`, want: "InvalidEvent"},
-		{name: "malformed JSON", input: `{"state":`, want: "InvalidEvent"},
-		{name: "throttled", code: "RequestLimitExceeded", status: 503, want: "Throttled", wantCalls: "DescribeAutoScalingInstances,DescribeInstances"},
-		{name: "access denied", code: "UnauthorizedOperation", status: 403, want: "AccessDenied", wantCalls: "DescribeAutoScalingInstances,DescribeInstances"},
-		{name: "not found", code: "InvalidInstanceID.NotFound", status: 400, want: "InstanceNotFound", wantCalls: "DescribeAutoScalingInstances,DescribeInstances"},
-		{name: "server error", code: "InternalError", status: 500, want: "Unavailable", wantCalls: "DescribeAutoScalingInstances,DescribeInstances"},
-		{name: "group throttled", code: "Throttling", status: 400, want: "Throttled", wantCalls: "DescribeAutoScalingInstances"},
-		{name: "group access denied", code: "AccessDenied", status: 403, want: "AccessDenied", wantCalls: "DescribeAutoScalingInstances"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			status := tc.status
-			if status == 0 {
-				status = http.StatusInternalServerError
-			}
-			answers := map[string]string{"DescribeAutoScalingInstances": groupAnswer(pendingWait)}
-			if strings.HasPrefix(tc.name, "group") {
-				answers = nil
-			}
-			aws := lambdatest.NewAWS(t, answers, status, tc.code, "from the test endpoint")
-			input := []byte(tc.input)
-			if tc.input == "" {
-				input = lambdatest.Input(t, "launch")
-			}
-			res := lambdatest.Invoke(t, input, append(env, aws.Env()...)...)
-			if res.ErrorType != tc.want {
-				t.Fatalf("errorType %q (%s), want %q", res.ErrorType, res.ErrorMessage, tc.want)
-			}
-			if calls := strings.Join(aws.Calls(), ","); calls != tc.wantCalls {
-				t.Errorf("calls %q, want %q", calls, tc.wantCalls)
-			}
-		})
-	}
-	// The deployment's default hook names are asgdns-launch and
-	// asgdns-terminate: the fixtures' dns-launch is someone else's.
-	t.Run("default hook names", func(t *testing.T) {
-		aws := lambdatest.ErrorServer(t, http.StatusInternalServerError, "InternalError", "unexpected call")
-		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), append(append([]string{}, env[1:]...), aws.Env()...)...)
-		if res.ErrorType != "" || !strings.Contains(string(res.Payload), `"action":"none"`) ||
-			!strings.Contains(string(res.Payload), `lifecycle hook \"dns-launch\" is not one of asgdns's (asgdns-launch, asgdns-terminate)`) {
-			t.Fatalf("got %+v", res)
-		}
-		if calls := aws.Calls(); len(calls) != 0 {
-			t.Errorf("AWS called for another team's hook: %v", calls)
-		}
-	})
-	for _, tc := range []struct{ name, env, want string }{
-		{"missing configuration fails init", config.EnvZone + "=", config.EnvZone},
-		{"invalid hook names fail init", config.EnvHookNames + "=dns-launch,dns terminate", config.EnvHookNames},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), append(append([]string{}, env...), tc.env)...)
-			if !res.InitError || !strings.Contains(res.ErrorMessage, tc.want) {
-				t.Fatalf("want an init failure naming %s, got %+v", tc.want, res)
-			}
-		})
 	}
 }
 

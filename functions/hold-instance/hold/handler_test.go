@@ -18,13 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
 	"github.com/asgdns/asgdns/workflow"
-	"github.com/asgdns/asgdns/workflow/config"
 	"github.com/asgdns/asgdns/workflow/lambdatest"
 )
-
-// TestMain builds the function (the main package one folder up) for the
-// tests that run it through the Lambda Runtime API.
-func TestMain(m *testing.M) { lambdatest.Main(m, "..") }
 
 const (
 	fixtureInstance = "i-0a1b2c3d4e5f60718"
@@ -114,6 +109,12 @@ func heldSince(holds int, since time.Time) func(_, state map[string]any) {
 // did not take the command, seen on the poll at 08:15:53.
 var firstHoldAt = time.Date(2026, 11, 20, 8, 15, 54, 0, time.UTC)
 
+// fixtureBudget is the hold budget of the fixtures' deployment: the stack's
+// smallest HoldBudgetSeconds, so that a second round in which the next DC
+// does not pick the command up either (SSM ends it Delivery Timed Out after
+// SendCommand's 60 s) outlasts it, as in the expired fixtures.
+const fixtureBudget = MinBudget
+
 // fixtures are the states HoldInstance receives in testdata, when, and the
 // heartbeat each records.
 var fixtures = []struct {
@@ -125,23 +126,78 @@ var fixtures = []struct {
 	{"launch-unavailable", firstHoldAt, launchHeartbeat},
 	// The first hold of a termination: the DNS server failed the removal.
 	{"terminate-unavailable", time.Date(2026, 11, 20, 8, 16, 14, 0, time.UTC), terminateHeartbeat},
-	// The budget is spent: the instance is released.
-	{"launch-expired", firstHoldAt.Add(DefaultBudget + 7*time.Second), launchHeartbeat},
-	{"terminate-expired", time.Date(2026, 11, 20, 8, 46, 40, 0, time.UTC), terminateHeartbeat},
+	// The second round: 8 s of back-off, the command re-sent to the next DC
+	// at 08:16:03, pending through three invocations of the poller until
+	// SSM's delivery timeout ended it at 08:17:03, seen at 08:17:05. Held
+	// 72 s, past the budget: the instance is released.
+	{"launch-expired", time.Date(2026, 11, 20, 8, 17, 6, 0, time.UTC), launchHeartbeat},
+	// The termination's second round likewise: re-sent at 08:16:23, timed
+	// out at 08:17:23, seen at 08:17:26. Held 73 s.
+	{"terminate-expired", time.Date(2026, 11, 20, 8, 17, 27, 0, time.UTC), terminateHeartbeat},
 }
 
 // TestFixtures runs each testdata input (with the jitter in the middle of
-// its range) and compares with its golden output.
+// its range, and the fixtures' budget) and compares with its golden output.
 func TestFixtures(t *testing.T) {
 	for _, fx := range fixtures {
 		t.Run(fx.name, func(t *testing.T) {
 			a := &fakeAutoScaling{}
-			got, err := newHandler(a, fx.now, 0.5, io.Discard).Handle(context.Background(), lambdatest.Input(t, fx.name))
+			h := newHandler(a, fx.now, 0.5, io.Discard)
+			h.Budget = fixtureBudget
+			got, err := h.Handle(context.Background(), lambdatest.Input(t, fx.name))
 			if err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
 			checkHeartbeats(t, a.calls, fx.hb)
 			lambdatest.Golden(t, "testdata/"+fx.name+".golden.json", got)
+		})
+	}
+}
+
+// TestFixturesInTime: each fixture's clock is one the machine reaches. The
+// hold follows the command whose failure it holds for: after it was sent
+// (and, from the second round on, after the previous hold's back-off), and
+// no later than that command's polls can run: each invocation within the
+// Wait for DNS command Task's timeout, each pause between them at most
+// workflow.MaxNextWaitSeconds.
+func TestFixturesInTime(t *testing.T) {
+	data, err := os.ReadFile("../../../statemachine/asgdns.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asl struct {
+		States map[string]struct{ TimeoutSeconds int }
+	}
+	if err := json.Unmarshal(data, &asl); err != nil {
+		t.Fatal(err)
+	}
+	invocation := time.Duration(asl.States["Wait for DNS command"].TimeoutSeconds) * time.Second
+	if invocation == 0 {
+		t.Fatal("the ASL's Wait for DNS command has no TimeoutSeconds")
+	}
+	for _, fx := range fixtures {
+		t.Run(fx.name, func(t *testing.T) {
+			var req workflow.Request
+			if err := json.Unmarshal(lambdatest.Input(t, fx.name), &req); err != nil {
+				t.Fatal(err)
+			}
+			cmd := req.State.Command
+			if cmd == nil {
+				t.Fatal("no command in the state")
+			}
+			polls := 0 // the invocations before the one that failed
+			if inv := req.State.Invocation; inv != nil && inv.CommandID == cmd.CommandID {
+				polls = inv.Polls
+			}
+			latest := cmd.SentAt.Add(time.Duration(polls+1)*invocation + time.Duration(polls*workflow.MaxNextWaitSeconds)*time.Second)
+			if !fx.now.After(cmd.SentAt) || fx.now.After(latest) {
+				t.Errorf("held at %s, want after the command was sent (%s) and by %s", fx.now, cmd.SentAt, latest)
+			}
+			if prev := req.State.Hold; prev != nil {
+				if resent := prev.Since.Add(time.Duration(prev.HeldSeconds+prev.WaitSeconds) * time.Second); cmd.SentAt.Before(resent) {
+					t.Errorf("command sent at %s, before the previous hold's back-off ended (%s)", cmd.SentAt, resent)
+				}
+			}
 		})
 	}
 }
@@ -607,112 +663,6 @@ func TestLogsCarryContext(t *testing.T) {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("logs lack %s:\n%s", want, logs.String())
 		}
-	}
-}
-
-// heartbeatAnswer is Auto Scaling's RecordLifecycleActionHeartbeat answer.
-const heartbeatAnswer = `<RecordLifecycleActionHeartbeatResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">` +
-	`<RecordLifecycleActionHeartbeatResult/><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></RecordLifecycleActionHeartbeatResponse>`
-
-// TestThroughLambdaRuntime runs the real main through aws-lambda-go's own
-// invocation path against a fake Runtime API, with the real SDK talking to
-// a fake Auto Scaling over HTTP, and checks what Step Functions would see.
-func TestThroughLambdaRuntime(t *testing.T) {
-	env := []string{config.EnvHookNames + "=" + strings.Join(fixtureHooks, ",")}
-	decode := func(t *testing.T, res lambdatest.Result) workflow.HoldResult {
-		t.Helper()
-		if res.ErrorType != "" {
-			t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
-		}
-		var got workflow.HoldResult
-		if err := json.Unmarshal(res.Payload, &got); err != nil {
-			t.Fatal(err)
-		}
-		return got
-	}
-	t.Run("held", func(t *testing.T) {
-		as := lambdatest.NewAWS(t, map[string]string{"RecordLifecycleActionHeartbeat": heartbeatAnswer}, http.StatusInternalServerError, "InternalFailure", "unexpected")
-		got := decode(t, lambdatest.Invoke(t, lambdatest.Input(t, "launch-unavailable"), append(env, as.Env()...)...))
-		// The real clock and jitter: the first wait is 5-10 s.
-		if got.Holds != 1 || got.Expired || got.WaitSeconds < 5 || got.WaitSeconds > 10 || got.BudgetSeconds != 1800 ||
-			got.Heartbeat != HeartbeatRecorded || time.Since(got.Since) > time.Minute {
-			t.Errorf("unexpected result %+v", got)
-		}
-		if calls := as.Calls(); len(calls) != 1 || calls[0] != "RecordLifecycleActionHeartbeat" {
-			t.Errorf("calls %v, want one RecordLifecycleActionHeartbeat", calls)
-		}
-	})
-	t.Run("budget from the stack", func(t *testing.T) {
-		as := lambdatest.NewAWS(t, map[string]string{"RecordLifecycleActionHeartbeat": heartbeatAnswer}, http.StatusInternalServerError, "InternalFailure", "unexpected")
-		// Held since long before this test ran: past any budget.
-		input := request(t, "launch-expired", func(_, s map[string]any) { s["hold"].(map[string]any)["since"] = "2000-01-01T00:00:00Z" })
-		got := decode(t, lambdatest.Invoke(t, input, append(append(env, EnvHoldBudget+"=600"), as.Env()...)...))
-		if !got.Expired || got.BudgetSeconds != 600 || got.WaitSeconds != 0 || got.Holds != 8 {
-			t.Errorf("unexpected result %+v", got)
-		}
-	})
-	t.Run("action ended", func(t *testing.T) {
-		as := lambdatest.ErrorServer(t, http.StatusBadRequest, "ValidationError", "No active Lifecycle Action found with instance ID "+fixtureInstance)
-		got := decode(t, lambdatest.Invoke(t, lambdatest.Input(t, "launch-unavailable"), append(env, as.Env()...)...))
-		if got.Heartbeat != HeartbeatGone || got.Expired {
-			t.Errorf("unexpected result %+v", got)
-		}
-	})
-	t.Run("another team's hook is not touched", func(t *testing.T) {
-		as := lambdatest.ErrorServer(t, http.StatusInternalServerError, "InternalFailure", "unexpected call")
-		// With the deployment's default hook names, dns-launch is not asgdns's.
-		got := decode(t, lambdatest.Invoke(t, lambdatest.Input(t, "launch-unavailable"), as.Env()...))
-		if got.Heartbeat != HeartbeatNone {
-			t.Errorf("unexpected result %+v", got)
-		}
-		if calls := as.Calls(); len(calls) != 0 {
-			t.Errorf("calls %v, want none", calls)
-		}
-	})
-	for _, tc := range []struct {
-		name, code, want string
-		status           int
-		input            string
-	}{
-		{name: "malformed JSON", input: `{"state":`, want: "InvalidEvent"},
-		{name: "no backoff", input: `{"execution":"x","state":{}}`, want: "InvalidConfig"},
-		{name: "throttled", code: "Throttling", status: 400, want: "Throttled"},
-		{name: "access denied", code: "AccessDenied", status: 403, want: "AccessDenied"},
-		{name: "server error", code: "InternalFailure", status: 500, want: "Unavailable"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			status := tc.status
-			if status == 0 {
-				status = http.StatusInternalServerError
-			}
-			as := lambdatest.ErrorServer(t, status, tc.code, "from the test endpoint")
-			input := []byte(tc.input)
-			if tc.input == "" {
-				input = lambdatest.Input(t, "launch-unavailable")
-			}
-			res := lambdatest.Invoke(t, input, append(env, as.Env()...)...)
-			if res.ErrorType != tc.want {
-				t.Fatalf("errorType %q (%s), want %q", res.ErrorType, res.ErrorMessage, tc.want)
-			}
-			wantCalls := 1
-			if tc.code == "" {
-				wantCalls = 0
-			}
-			if calls := as.Calls(); len(calls) != wantCalls {
-				t.Errorf("calls %v, want %d", calls, wantCalls)
-			}
-		})
-	}
-	for _, tc := range []struct{ name, env, want string }{
-		{"bad budget fails init", EnvHoldBudget + "=30m", EnvHoldBudget},
-		{"bad hook names fail init", config.EnvHookNames + "=dns launch", config.EnvHookNames},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			res := lambdatest.Invoke(t, lambdatest.Input(t, "launch-unavailable"), tc.env)
-			if !res.InitError || !strings.Contains(res.ErrorMessage, tc.want) {
-				t.Fatalf("want an init failure naming %s, got %+v", tc.want, res)
-			}
-		})
 	}
 }
 

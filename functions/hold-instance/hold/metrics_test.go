@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/asgdns/asgdns/workflow/config"
 	"github.com/asgdns/asgdns/workflow/lambdatest"
 	"github.com/asgdns/asgdns/workflow/metrics/emftest"
 )
@@ -71,19 +69,4 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics written:\n%s", logs.String())
 		}
 	})
-}
-
-// TestMetricsThroughLambdaRuntime: the real binary, logging as Lambda
-// configures it (LogFormat JSON), writes the document on a line of its own.
-func TestMetricsThroughLambdaRuntime(t *testing.T) {
-	as := lambdatest.NewAWS(t, map[string]string{"RecordLifecycleActionHeartbeat": heartbeatAnswer}, http.StatusInternalServerError, "InternalFailure", "unexpected")
-	res := lambdatest.Invoke(t, lambdatest.Input(t, "launch-unavailable"), append(as.Env(),
-		config.EnvHookNames+"="+strings.Join(fixtureHooks, ","), "AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=INFO")...)
-	if res.ErrorType != "" {
-		t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
-	}
-	data := emftest.Data(t, []byte(res.Output))
-	if len(emftest.Find(data, "HeldInstances")) != 2 || len(emftest.Find(data, "HeldSeconds")) != 2 {
-		t.Fatalf("got %v in:\n%s", data, res.Output)
-	}
 }

@@ -9,12 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,12 +25,7 @@ import (
 	"github.com/asgdns/asgdns/workflow/config"
 	"github.com/asgdns/asgdns/workflow/crossaccount"
 	"github.com/asgdns/asgdns/workflow/lambdatest"
-	"github.com/asgdns/asgdns/workflow/metrics/emftest"
 )
-
-// TestMain builds the function (the main package one folder up) for the
-// tests that run it through the Lambda Runtime API.
-func TestMain(m *testing.M) { lambdatest.Main(m, "..") }
 
 const (
 	fixtureInstance = "i-0a1b2c3d4e5f60718"
@@ -143,10 +134,12 @@ var fixtures = []struct {
 }{
 	{"launch", commandID, sentAt},
 	{"launch-from-warm-pool", "0b6e2d1c-5a4f-4e3d-9c2b-1a0f9e8d7c6b", time.Date(2026, 11, 20, 8, 15, 46, 0, time.UTC)},
-	{"launch-successful", "6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d", time.Date(2026, 11, 20, 8, 16, 58, 0, time.UTC)},
+	{"launch-no-token", "6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d", time.Date(2026, 11, 20, 8, 16, 58, 0, time.UTC)},
 	{"terminate", "9d8e7f6a-5b4c-4d3e-8f2a-1b0c9d8e7f6a", time.Date(2026, 11, 20, 8, 16, 10, 0, time.UTC)},
 	// After a hold for the first DC's failure: the next DC.
 	{"launch-resend", "c3b2a190-8f7e-4d6c-9b5a-4f3e2d1c0b9a", time.Date(2026, 11, 20, 8, 16, 3, 0, time.UTC)},
+	// A termination held for its DNS server's failure: the next DC.
+	{"terminate-held", "2b1a0f9e-8d7c-4b6a-9584-736251403f2e", time.Date(2026, 11, 20, 8, 16, 23, 0, time.UTC)},
 	// A launch that outlived its instance removes its record, on the next DC.
 	{"launch-undo", "7e6d5c4b-3a29-4817-9605-f4e3d2c1b0a9", time.Date(2026, 11, 20, 8, 15, 58, 0, time.UTC)},
 }
@@ -460,7 +453,7 @@ func stsError(code string) error {
 }
 
 // TestErrors lists every error this step can return and what causes it.
-// InvalidConfig happens only at init (TestThroughLambdaRuntime);
+// InvalidConfig happens only at init (the rig's local/runtimecheck runs it);
 // InstanceNotFound and CommandFailed belong to other steps.
 func TestErrors(t *testing.T) {
 	cases := []struct {
@@ -645,137 +638,6 @@ func TestNoSecretsInOutputOrLogs(t *testing.T) {
 			}
 		})
 	}
-}
-
-// signatures records, per service, the credentials each request was signed
-// with, on its way to the fake AWS endpoint.
-type signatures struct {
-	mu   sync.Mutex
-	auth map[string]string // "ssm" or "sts" → Authorization
-	tok  map[string]string // → X-Amz-Security-Token
-}
-
-func signingProxy(t *testing.T, upstream string) (*httptest.Server, *signatures) {
-	u, err := url.Parse(upstream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig := &signatures{auth: map[string]string{}, tok: map[string]string{}}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		svc := "sts"
-		if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AmazonSSM.") {
-			svc = "ssm"
-		}
-		sig.mu.Lock()
-		sig.auth[svc], sig.tok[svc] = r.Header.Get("Authorization"), r.Header.Get("X-Amz-Security-Token")
-		sig.mu.Unlock()
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, sig
-}
-
-// TestThroughLambdaRuntime runs the real main through aws-lambda-go's own
-// invocation path against a fake Runtime API, with the real SDK assuming the
-// role and calling SSM over HTTP, and checks what Step Functions would see.
-func TestThroughLambdaRuntime(t *testing.T) {
-	baseEnv := []string{
-		config.EnvRoleARN + "=" + roleARN, config.EnvExternalID + "=" + externalID,
-		"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=DEBUG",
-	}
-	assumeRole := lambdatest.AssumeRoleResponse(roleARN, "asgdns-"+fixtureInstance+"-"+execution)
-	invoke := func(t *testing.T, input []byte, answers map[string]string, status int, code string) (lambdatest.Result, *lambdatest.AWS, *signatures, string) {
-		t.Helper()
-		srv := lambdatest.NewAWS(t, answers, status, code, "from the test endpoint")
-		proxy, sig := signingProxy(t, srv.URL)
-		env := append(append([]string{}, baseEnv...), lambdatest.SDKEnv(proxy.URL)...)
-		res := lambdatest.Invoke(t, input, env...)
-		output := res.Output
-		assertNoSecrets(t, "payload", string(res.Payload))
-		assertNoSecrets(t, "error message", res.ErrorMessage)
-		assertNoSecrets(t, "process output", output)
-		return res, srv, sig, output
-	}
-
-	t.Run("sent", func(t *testing.T) {
-		res, srv, sig, output := invoke(t, lambdatest.Input(t, "launch"),
-			map[string]string{"AssumeRole": assumeRole, "SendCommand": sendCommandAnswer}, 500, "InternalServerError")
-		if res.ErrorType != "" {
-			t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
-		}
-		var got workflow.CommandResult
-		if err := json.Unmarshal(res.Payload, &got); err != nil {
-			t.Fatal(err)
-		}
-		if got.CommandID != commandID || got.DCInstanceID != dc1 || got.Attempt != 1 || got.Step != workflow.StepWindows || got.SentAt.IsZero() {
-			t.Errorf("unexpected result %s", res.Payload)
-		}
-		if calls := strings.Join(srv.Calls(), ","); calls != "AssumeRole,SendCommand" {
-			t.Errorf("calls %s, want AssumeRole,SendCommand", calls)
-		}
-		// The command is counted on a line of Lambda's JSON log.
-		if sentTo := emftest.Find(emftest.Data(t, []byte(output)), MetricCommandsSent); len(sentTo) != 1 || sentTo[0].Dimensions[DimensionDC] != dc1 {
-			t.Errorf("CommandsSent %v, want one for %s in:\n%s", sentTo, dc1, output)
-		}
-		sig.mu.Lock()
-		defer sig.mu.Unlock()
-		// SSM must be signed with the assumed shared-services session, STS
-		// with the function's own credentials.
-		if !strings.Contains(sig.auth["ssm"], "Credential="+lambdatest.FakeAccessKeyID+"/") || sig.tok["ssm"] != lambdatest.FakeSessionToken {
-			t.Errorf("SendCommand was not signed with the assumed role: %q", sig.auth["ssm"])
-		}
-		if !strings.Contains(sig.auth["sts"], "Credential=AKIDLAMBDATEST/") {
-			t.Errorf("AssumeRole was not signed with the function's credentials: %q", sig.auth["sts"])
-		}
-		if !strings.Contains(output, `"commandId":"`+commandID+`"`) {
-			t.Errorf("process output lacks the command log line:\n%s", output)
-		}
-	})
-	for _, tc := range []struct {
-		name, code, want string
-		status           int
-		noAssumeRole     bool
-		input            []byte
-		wantCalls        string
-	}{
-		{name: "throttled", code: "ThrottlingException", status: 400, want: "Throttled", wantCalls: "AssumeRole,SendCommand"},
-		{name: "document missing", code: "InvalidDocument", status: 400, want: "CommandRejected", wantCalls: "AssumeRole,SendCommand"},
-		{name: "server error", code: "InternalServerError", status: 500, want: "Unavailable", wantCalls: "AssumeRole,SendCommand"},
-		{name: "no DC online", code: "InvalidInstanceId", status: 400, want: "Unavailable", wantCalls: "AssumeRole,SendCommand,SendCommand"},
-		{name: "role refused", code: "AccessDenied", status: 403, noAssumeRole: true, want: "AccessDenied", wantCalls: "AssumeRole"},
-		{name: "nothing to send", input: withInstance(t, func(i map[string]any) { i["action"] = "none" }), want: "InvalidEvent"},
-		{name: "malformed JSON", input: []byte(`{"state":`), want: "InvalidEvent"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			answers := map[string]string{"AssumeRole": assumeRole}
-			if tc.noAssumeRole {
-				answers = nil
-			}
-			input := tc.input
-			if input == nil {
-				input = lambdatest.Input(t, "launch")
-			}
-			status := tc.status
-			if status == 0 {
-				status = 500
-			}
-			res, srv, _, _ := invoke(t, input, answers, status, tc.code)
-			t.Logf("%s: %s", res.ErrorType, res.ErrorMessage)
-			if res.ErrorType != tc.want {
-				t.Fatalf("errorType %q (%s), want %q", res.ErrorType, res.ErrorMessage, tc.want)
-			}
-			if calls := strings.Join(srv.Calls(), ","); calls != tc.wantCalls {
-				t.Errorf("calls %q, want %q", calls, tc.wantCalls)
-			}
-		})
-	}
-	t.Run("missing role fails init", func(t *testing.T) {
-		res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), config.EnvRoleARN+"=")
-		if !res.InitError || !strings.Contains(res.ErrorMessage, config.EnvRoleARN) {
-			t.Fatalf("want an init failure naming %s, got %+v", config.EnvRoleARN, res)
-		}
-	})
 }
 
 func BenchmarkHandle(b *testing.B) {

@@ -77,7 +77,7 @@ const (
 
 	// The state machine's Wait between invocations: 5, 10, 20, 40, 60, 60 s.
 	firstNextWait = 5
-	maxNextWait   = 60
+	maxNextWait   = workflow.MaxNextWaitSeconds
 
 	// notVisible is the status details reported while the invocation is
 	// not readable yet.
@@ -333,10 +333,6 @@ func failure(cmd *workflow.CommandResult, o observation) error {
 	p.Fix = logs + ", fix what the DNS command reported; instances are held meanwhile (up to the hold budget), each try on the next DC"
 	return &workflow.CommandFailed{Problem: p}
 }
-
-// MaxNextWait is the longest Wait the state machine makes between two
-// polls: the heartbeat proof counts it.
-const MaxNextWait = maxNextWait * time.Second
 
 // nextWait is the state machine's Wait before invocation polls+1:
 // 5, 10, 20, 40, then 60 seconds.

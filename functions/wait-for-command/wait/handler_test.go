@@ -29,10 +29,6 @@ import (
 	"github.com/asgdns/asgdns/workflow/lambdatest"
 )
 
-// TestMain builds the function (the main package one folder up) for the
-// tests that run it through the Lambda Runtime API.
-func TestMain(m *testing.M) { lambdatest.Main(m, "..") }
-
 const (
 	fixtureInstance = "i-0a1b2c3d4e5f60718"
 	execution       = "0d5c1f6e-asgdns-test-execution"
@@ -240,15 +236,19 @@ func TestFixtures(t *testing.T) {
 		// Running at first sight, done one second later.
 		{name: "launch", start: sentAt.Add(3 * time.Second), answers: []answer{inProgress, success("created")}, calls: 2},
 		{name: "terminate", start: sentAt.Add(23 * time.Second), answers: []answer{success("deleted")}, calls: 1},
-		// The zone of these two comes from the stack, not from metadata.
+		// The zone of this one comes from the stack, not from metadata.
 		{name: "launch-from-warm-pool", start: time.Date(2026, 11, 20, 8, 15, 48, 0, time.UTC), calls: 1,
 			answers: []answer{{status: "Success", details: "Success", stdout: docLine(workflow.CommandOutcome{Outcome: "replaced",
 				FQDN: "web-prod-i-0a1b2c3d4e5f60718.apps.example.com", IP: "10.20.30.40", PTR: "off", Message: "A record replaced"}) + "\n"}}},
-		{name: "launch-successful", start: time.Date(2026, 11, 20, 8, 17, 0, 0, time.UTC), calls: 1,
+		// Started without a token for an instance already registered.
+		{name: "launch-no-token", start: time.Date(2026, 11, 20, 8, 17, 0, 0, time.UTC), calls: 1,
 			answers: []answer{{status: "Success", details: "Success", stdout: docLine(workflow.CommandOutcome{Outcome: "unchanged",
-				FQDN: "web-prod-i-0a1b2c3d4e5f60718.apps.example.com", IP: "10.20.30.40", PTR: "off", Message: "A record unchanged"}) + "\n"}}},
-		// Third invocation for this command, still running after the budget.
-		{name: "launch-still-running", start: sentAt.Add(40 * time.Second), answers: []answer{inProgress}, calls: 7},
+				FQDN: fqdn, IP: "10.20.30.40", PTR: "off", Message: "A record unchanged"}) + "\n"}}},
+		// Still running when the budget is spent: the Choice waits and
+		// polls again…
+		{name: "launch-running", input: "launch", start: sentAt.Add(3 * time.Second), answers: []answer{inProgress}, calls: 7},
+		// …and the second invocation finds it running still.
+		{name: "launch-still-running", start: sentAt.Add(28 * time.Second), answers: []answer{inProgress}, calls: 7},
 		// The first DC never got the command: transient, the instance is
 		// held and the next try goes to the next DC.
 		{name: "launch-undeliverable", input: "launch", start: sentAt.Add(3 * time.Second),
@@ -257,12 +257,32 @@ func TestFixtures(t *testing.T) {
 		{name: "terminate-servfail", input: "terminate", start: sentAt.Add(23 * time.Second), answers: []answer{{status: "Failed", details: "Failed",
 			code: 20, stdout: docLine(workflow.CommandOutcome{Outcome: "dns-error", FQDN: fqdn, IP: "10.20.30.40", PTR: "off", Rcode: "SERVFAIL",
 				Message: "the update of " + fqdn + " failed: nothing was changed"}) + "\n"}}, calls: 1, wantErr: "Unavailable"},
+		// The termination's next round, re-sent at 08:16:23: the next DC
+		// does not pick the command up either, through two invocations and
+		// the Choice's waits…
+		{name: "terminate-held-pending", input: "terminate-held", start: time.Date(2026, 11, 20, 8, 16, 25, 0, time.UTC),
+			answers: []answer{notYet, pending}, calls: 7},
+		{name: "terminate-held-still-pending", start: time.Date(2026, 11, 20, 8, 16, 49, 0, time.UTC), answers: []answer{pending}, calls: 7},
+		// …until SSM ends it, SendCommand's delivery timeout (60 s) after it
+		// was sent, at 08:17:23: held again.
+		{name: "terminate-held-timed-out", start: time.Date(2026, 11, 20, 8, 17, 18, 0, time.UTC),
+			answers: []answer{pending, pending, pending, pending, failed("Delivery Timed Out", -1, "", "", "")}, calls: 5, wantErr: "Unavailable"},
 		// Another instance holds the name: terminal, nothing to wait for.
 		{name: "launch-conflict", input: "launch", start: sentAt.Add(3 * time.Second),
 			answers: []answer{conflict(owner, fqdn+" is owned by "+owner+": nothing was changed")}, calls: 1, wantErr: "Conflict"},
 		// After a hold, the command re-sent to the next DC: not visible at
 		// once, then delayed, then done.
 		{name: "launch-resent", start: resentAt.Add(time.Second), answers: []answer{notYet, delayed, success("created")}, calls: 3},
+		// Or the next DC does not pick it up either: pending through two
+		// invocations and the Choice's waits (5 s, then 10 s)…
+		{name: "launch-resent-pending", input: "launch-resent", start: resentAt.Add(time.Second),
+			answers: []answer{notYet, pending}, calls: 7},
+		{name: "launch-resent-still-pending", start: resentAt.Add(25 * time.Second), answers: []answer{pending}, calls: 7},
+		// …until SSM ends it, SendCommand's delivery timeout (60 s) after it
+		// was sent: seen on the fifth poll of the third invocation, at
+		// 08:17:05. Held again.
+		{name: "launch-resent-timed-out", start: resentAt.Add(54 * time.Second),
+			answers: []answer{pending, pending, pending, pending, failed("Delivery Timed Out", -1, "", "", "")}, calls: 5, wantErr: "Unavailable"},
 		// The launch outlived its instance: the record it wrote is removed.
 		{name: "launch-undo", start: undoneAt.Add(2 * time.Second), answers: []answer{success("deleted")}, calls: 1},
 	} {
@@ -941,147 +961,6 @@ func TestNoSecretsInOutputOrLogs(t *testing.T) {
 			assertNoSecrets(t, "logs", logs.String())
 			if logs.Len() == 0 {
 				t.Error("nothing logged")
-			}
-		})
-	}
-}
-
-// TestThroughLambdaRuntime runs the real main through aws-lambda-go's own
-// invocation path against a fake Runtime API, with the real SDK assuming the
-// role and calling SSM over HTTP, and checks what Step Functions would see.
-func TestThroughLambdaRuntime(t *testing.T) {
-	baseEnv := []string{
-		config.EnvRoleARN + "=" + roleARN, config.EnvExternalID + "=" + externalID, config.EnvHookNames + "=" + strings.Join(fixtureHooks, ","),
-		"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=DEBUG",
-	}
-	assumeRole := lambdatest.AssumeRoleResponse(roleARN, "asgdns-"+fixtureInstance+"-"+execution)
-	const heartbeat = `<RecordLifecycleActionHeartbeatResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">` +
-		`<RecordLifecycleActionHeartbeatResult/><ResponseMetadata><RequestId>r-3</RequestId></ResponseMetadata></RecordLifecycleActionHeartbeatResponse>`
-	invoke := func(t *testing.T, input []byte, answers map[string]string, status int, code string, env ...string) (lambdatest.Result, *lambdatest.AWS, string) {
-		t.Helper()
-		srv := lambdatest.NewAWS(t, answers, status, code, "from the test endpoint")
-		env = append(append(env, baseEnv...), srv.Env()...)
-		res := lambdatest.Invoke(t, input, env...)
-		output := res.Output
-		assertNoSecrets(t, "payload", string(res.Payload))
-		assertNoSecrets(t, "error message", res.ErrorMessage)
-		assertNoSecrets(t, "process output", output)
-		return res, srv, output
-	}
-	result := func(t *testing.T, res lambdatest.Result) workflow.InvocationResult {
-		t.Helper()
-		if res.ErrorType != "" {
-			t.Fatalf("error %s: %s", res.ErrorType, res.ErrorMessage)
-		}
-		var got workflow.InvocationResult
-		if err := json.Unmarshal(res.Payload, &got); err != nil {
-			t.Fatal(err)
-		}
-		return got
-	}
-
-	t.Run("succeeded", func(t *testing.T) {
-		res, srv, output := invoke(t, lambdatest.Input(t, "launch"), map[string]string{"AssumeRole": assumeRole,
-			"GetCommandInvocation": invocationBody("Success", "Success", 0, resultLine("created", "")+"\n", badKeyStderr)},
-			500, "InternalServerError")
-		got := result(t, res)
-		if !got.Done || got.Polls != 1 || got.Status != "Success" || got.Result == nil || got.Result.Outcome != "created" {
-			t.Errorf("unexpected result %s", res.Payload)
-		}
-		if calls := strings.Join(srv.Calls(), ","); calls != "AssumeRole,GetCommandInvocation" {
-			t.Errorf("calls %s, want AssumeRole,GetCommandInvocation", calls)
-		}
-		if !strings.Contains(output, `"outcome":"created"`) {
-			t.Errorf("process output lacks the outcome log line:\n%s", output)
-		}
-	})
-	t.Run("still running polls with real sleeps", func(t *testing.T) {
-		res, srv, _ := invoke(t, lambdatest.Input(t, "launch"), map[string]string{"AssumeRole": assumeRole,
-			"GetCommandInvocation": invocationBody("InProgress", "In Progress", -1, "", ""), "RecordLifecycleActionHeartbeat": heartbeat},
-			500, "InternalServerError", EnvPollBudget+"=2")
-		got := result(t, res)
-		if got.Done || got.Polls != 1 || got.NextWaitSeconds != 5 || got.Status != "InProgress" {
-			t.Errorf("unexpected result %s", res.Payload)
-		}
-		// Polls at 0 and 1 s within a 2 s budget, one AssumeRole for both,
-		// then the heartbeat that keeps the hook holding the instance.
-		calls := srv.Calls()
-		if len(calls) < 4 || calls[0] != "AssumeRole" || slices.Index(calls[1:], "AssumeRole") >= 0 ||
-			calls[len(calls)-1] != "RecordLifecycleActionHeartbeat" || slices.Index(calls, "RecordLifecycleActionHeartbeat") != len(calls)-1 {
-			t.Errorf("calls %v, want one AssumeRole, at least two GetCommandInvocation, then one RecordLifecycleActionHeartbeat", calls)
-		}
-	})
-	t.Run("no verdict: held, with a heartbeat", func(t *testing.T) {
-		res, srv, _ := invoke(t, lambdatest.Input(t, "launch"), map[string]string{"AssumeRole": assumeRole,
-			"GetCommandInvocation": invocationBody("Success", "Success", 0, "done\n", ""), "RecordLifecycleActionHeartbeat": heartbeat},
-			500, "InternalServerError")
-		if res.ErrorType != "CommandFailed" || !strings.Contains(res.ErrorMessage, "without printing an asgdns result line") {
-			t.Fatalf("errorType %q (%s), want CommandFailed", res.ErrorType, res.ErrorMessage)
-		}
-		if calls := strings.Join(srv.Calls(), ","); calls != "AssumeRole,GetCommandInvocation,RecordLifecycleActionHeartbeat" {
-			t.Errorf("calls %s", calls)
-		}
-	})
-	t.Run("conflict", func(t *testing.T) {
-		res, srv, _ := invoke(t, lambdatest.Input(t, "launch"), map[string]string{"AssumeRole": assumeRole,
-			"GetCommandInvocation": invocationBody("Failed", "Failed", 30, conflict(owner, "taken").stdout, ""), "RecordLifecycleActionHeartbeat": heartbeat},
-			500, "InternalServerError")
-		if res.ErrorType != "Conflict" {
-			t.Fatalf("errorType %q (%s), want Conflict", res.ErrorType, res.ErrorMessage)
-		}
-		if calls := strings.Join(srv.Calls(), ","); calls != "AssumeRole,GetCommandInvocation,RecordLifecycleActionHeartbeat" {
-			t.Errorf("calls %s", calls)
-		}
-	})
-	for _, tc := range []struct {
-		name, code, want string
-		status           int
-		noAssumeRole     bool
-		input            []byte
-		wantCalls        string
-	}{
-		{name: "throttled", code: "ThrottlingException", status: 400, want: "Throttled", wantCalls: "AssumeRole,GetCommandInvocation"},
-		{name: "step not in document", code: "InvalidPluginName", status: 400, want: "CommandRejected", wantCalls: "AssumeRole,GetCommandInvocation"},
-		{name: "server error", code: "InternalServerError", status: 500, want: "Unavailable", wantCalls: "AssumeRole,GetCommandInvocation"},
-		// The input's command was sent days ago: far beyond the grace period.
-		{name: "invocation never appeared", code: "InvocationDoesNotExist", status: 400, want: "Unavailable", wantCalls: "AssumeRole,GetCommandInvocation"},
-		{name: "role refused", code: "AccessDenied", status: 403, noAssumeRole: true, want: "AccessDenied", wantCalls: "AssumeRole"},
-		{name: "no command", input: lambdatest.WithState(t, "launch", func(s map[string]any) { delete(s, "command") }), want: "InvalidEvent"},
-		{name: "malformed JSON", input: []byte(`{"state":`), want: "InvalidEvent"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			answers := map[string]string{"AssumeRole": assumeRole}
-			if tc.noAssumeRole {
-				answers = nil
-			}
-			input := tc.input
-			if input == nil {
-				input = lambdatest.Input(t, "launch")
-			}
-			status := tc.status
-			if status == 0 {
-				status = 500
-			}
-			res, srv, _ := invoke(t, input, answers, status, tc.code)
-			t.Logf("%s: %s", res.ErrorType, res.ErrorMessage)
-			if res.ErrorType != tc.want {
-				t.Fatalf("errorType %q (%s), want %q", res.ErrorType, res.ErrorMessage, tc.want)
-			}
-			if calls := strings.Join(srv.Calls(), ","); calls != tc.wantCalls {
-				t.Errorf("calls %q, want %q", calls, tc.wantCalls)
-			}
-		})
-	}
-	for _, tc := range []struct{ name, env, want string }{
-		{"missing role fails init", config.EnvRoleARN + "=", config.EnvRoleARN},
-		{"bad budget fails init", EnvPollBudget + "=20s", EnvPollBudget},
-		{"bad hook names fail init", config.EnvHookNames + "=dns launch", config.EnvHookNames},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			env := append(append([]string{}, baseEnv...), tc.env)
-			res := lambdatest.Invoke(t, lambdatest.Input(t, "launch"), env...)
-			if !res.InitError || !strings.Contains(res.ErrorMessage, tc.want) {
-				t.Fatalf("want an init failure naming %s, got %+v", tc.want, res)
 			}
 		})
 	}

@@ -62,7 +62,7 @@ func runDemo(ctx context.Context, root string, verbose bool, stdout, stderr io.W
 		fmt.Fprintf(stderr, "asgdns-local demo: %v\n", err)
 		return operate.ExitFailed
 	}
-	defer s.Close()
+	defer stop(s, stderr)
 	fmt.Fprintf(stdout, "  endpoint %s, DNS 127.0.0.1:%d serving %s (%s)\n\n", s.URL, s.DNS.Port(), stack.Zone, elapsed(start))
 
 	d := newDemo(s, stdout)
@@ -257,7 +257,9 @@ func (d *demo) replay(ctx context.Context) error {
 	}
 	for _, kv := range d.s.OperatorEnv() {
 		k, v, _ := strings.Cut(kv, "=")
-		os.Setenv(k, v)
+		if err := os.Setenv(k, v); err != nil {
+			return err
+		}
 	}
 	t := time.Now()
 	var plan strings.Builder

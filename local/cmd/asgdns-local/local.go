@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/asgdns/asgdns/cmd/asgdns/operate"
+	"github.com/asgdns/asgdns/local/bind"
 	"github.com/asgdns/asgdns/local/cloud"
-	"github.com/asgdns/asgdns/local/cloud/bind"
 	"github.com/asgdns/asgdns/local/stack"
 )
 
@@ -94,7 +94,7 @@ failed execution, and checks every step with real DNS queries.
 		fmt.Fprintf(stderr, "asgdns-local: %v\n", err)
 		return operate.ExitFailed
 	}
-	defer s.Close()
+	defer stop(s, stderr)
 	fmt.Fprintf(stdout, "asgdns-local stack on %s (DNS: 127.0.0.1:%d, zone %s). For clients:\n\n", s.URL, s.DNS.Port(), stack.Zone)
 	for _, kv := range s.OperatorEnv() {
 		fmt.Fprintf(stdout, "  export %s\n", kv)
@@ -105,6 +105,13 @@ failed execution, and checks every step with real DNS queries.
 	fmt.Fprintf(stdout, "\nState machine: %s\nCtrl-C stops it.\n", s.StateMachineARN)
 	<-ctx.Done()
 	return operate.ExitOK
+}
+
+// stop stops the stack, and says so if something of it would not stop.
+func stop(s *stack.Stack, stderr io.Writer) {
+	if err := s.Close(); err != nil {
+		fmt.Fprintf(stderr, "asgdns-local: stopping the stack: %v\n", err)
+	}
 }
 
 // parseThrottle reads a --throttle value, service:Operation=RATE/BURST. The

@@ -26,6 +26,33 @@ import (
 // field, Return (the task's result) or Throw (its error). "When you mock a
 // Task, you must specify a mocked response for every invocation … If you do
 // not specify a mocked response, the state machine execution will fail."
+//
+// What a Return is, by the Task's Resource. The guide's Return "specifies
+// the successful result of a mocked Task state", and for a Lambda function
+// it is Lambda's Invoke response as written: its example is
+// {"StatusCode": 200, "Payload": {…}} (same page, "Return"). The
+// walk-through (sfn-local-test-sm-exec.html, step 1) says the state with
+// Resource arn:aws:states:::lambda:invoke "will return the following
+// value", that whole Return, and that "Step Functions Local doesn't
+// validate if mocked response structures conform to actual service
+// response structures". A function's own output is the Invoke response's
+// Payload: the walk-through's history records the Lambda mock's output as
+// the Payload alone (LambdaFunctionSucceeded, the events of a Lambda
+// function ARN Resource), and LocalStack, which reads the same files,
+// passes on only the Payload for such a Resource ("In lambda invocations,
+// only payload is passed on as output": localstack/localstack,
+// services/stepfunctions/asl/…/state_task/state_task_lambda.py). So:
+//
+//   - arn:aws:states:::lambda:invoke: the task's result is the Return
+//     exactly as written, nothing added (asl.Options.InvokeResponses): no
+//     ExecutedVersion or Sdk*Metadata unless the mock writes them.
+//   - a Lambda function ARN: the task's result is the Return's Payload. A
+//     Return without one is not an Invoke response; it is refused when the
+//     test case is bound to the definition (mockConfig.testCase) rather
+//     than read as null, which would hide the mistake until a later state.
+//   - any other resource: the Return as written.
+//
+// A Throw is the task's error in every case.
 
 // mockConfig is a parsed and checked mock configuration.
 type mockConfig struct {
@@ -258,6 +285,18 @@ func (c *mockConfig) testCase(machine, name string, tasks map[string]taskState) 
 	if !ok {
 		return nil, fmt.Errorf("state machine %q has no test case %q (it has %s)", machine, name, nameList(cases))
 	}
+	for _, state := range sortedKeys(tc) {
+		if t, ok := tasks[state]; !ok || t.invoke || !isLambdaFunctionARN(t.resource) {
+			continue
+		}
+		for _, a := range c.responses[tc[state]] {
+			if _, ok := lambdaPayload(a.ret); a.throw == nil && !ok {
+				return nil, fmt.Errorf("MockedResponses.%q.%q: the Return answers state %q, whose Resource is a Lambda function ARN: "+
+					"its result is the Return's Payload, and this Return has none (write Lambda's Invoke response, {\"StatusCode\": 200, \"Payload\": …})",
+					tc[state], a.key, state)
+			}
+		}
+	}
 	return &taskMocks{tasks: tasks, machine: machine, name: name, testCase: tc, responses: c.responses}, nil
 }
 
@@ -328,7 +367,7 @@ func taskStates(source []byte) (map[string]taskState, error) {
 					var params struct {
 						FunctionName any `json:"FunctionName"`
 					}
-					json.Unmarshal(st.Parameters, &params) // validated; a non-string stays ""
+					_ = json.Unmarshal(st.Parameters, &params) // validated by asl.Parse; a non-string stays ""
 					t.function, _ = params.FunctionName.(string)
 				case isLambdaFunctionARN(st.Resource):
 					t.function = st.Resource
@@ -404,10 +443,11 @@ func (m *taskMocks) handle(ctx context.Context, _ json.RawMessage) (json.RawMess
 	if a.throw != nil {
 		return nil, *a.throw
 	}
-	if task.invoke {
-		return invokePayload(a.ret), nil
+	if !task.invoke && isLambdaFunctionARN(task.resource) {
+		payload, _ := lambdaPayload(a.ret) // present: checked by mockConfig.testCase
+		return payload, nil
 	}
-	return a.ret, nil
+	return a.ret, nil // lambda:invoke (the engine adds nothing) and other resources
 }
 
 // unhandled fails a Task state that the test case does not mock but whose
@@ -423,37 +463,24 @@ func unhandled(info asl.TaskInfo, task taskState) error {
 		"No handler is registered for the resource %s of state '%s' (asl.Options.Resources)", info.Resource, info.StateName)}
 }
 
-// invokePayload is what a lambda:invoke handler returns: the function's
-// output, the Payload of the mocked Return. The engine builds the rest of
-// the integration's result itself (StatusCode 200, ExecutedVersion,
-// SdkHttpMetadata, SdkResponseMetadata).
-func invokePayload(ret json.RawMessage) json.RawMessage {
+// lambdaPayload is the Payload of a Return that is Lambda's Invoke
+// response: a Lambda function ARN task's result.
+func lambdaPayload(ret json.RawMessage) (json.RawMessage, bool) {
 	var r map[string]json.RawMessage
 	if json.Unmarshal(ret, &r) != nil || r["Payload"] == nil {
-		return json.RawMessage("null")
+		return nil, false
 	}
-	return r["Payload"]
+	return r["Payload"], true
 }
 
-// invokeLoss lists what of a lambda:invoke Return the engine does not
-// reproduce, because it builds the invoke result around the Payload itself.
-func invokeLoss(ret json.RawMessage) []string {
+// functionError is the FunctionError a Return written as Lambda's Invoke
+// response holds, "" when it holds none.
+func functionError(ret json.RawMessage) string {
 	var r map[string]json.RawMessage
-	if json.Unmarshal(ret, &r) != nil {
-		return []string{"a Return that is not an object"}
+	if json.Unmarshal(ret, &r) != nil || r["FunctionError"] == nil {
+		return ""
 	}
-	var lost []string
-	for _, k := range sortedKeys(r) {
-		v := string(bytes.TrimSpace(r[k]))
-		switch {
-		case k == "Payload":
-		case k == "StatusCode" && v == "200":
-		case k == "ExecutedVersion" && v == `"$LATEST"`:
-		default:
-			lost = append(lost, k+" "+v)
-		}
-	}
-	return lost
+	return string(bytes.TrimSpace(r["FunctionError"]))
 }
 
 // warnings are the mismatches between the test case and the definition
@@ -467,12 +494,12 @@ func (m *taskMocks) warnings() []string {
 			out = append(out, fmt.Sprintf("test case %q mocks %q, which is not a Task state of the definition", m.name, state))
 		case t.invoke && t.function == "":
 			out = append(out, fmt.Sprintf("state %q calls lambda:invoke with a FunctionName chosen at run time (FunctionName.$): only a FunctionName written in the definition can be mocked", state))
-		case t.invoke:
+		case t.invoke || isLambdaFunctionARN(t.resource):
 			response := m.testCase[state]
 			for _, a := range m.responses[response] {
-				if lost := invokeLoss(a.ret); a.throw == nil && len(lost) > 0 {
-					out = append(out, fmt.Sprintf("state %q (lambda:invoke), mocked response %q, %q: the engine builds the invoke result around the Payload (StatusCode 200, ExecutedVersion $LATEST, SdkHttpMetadata, SdkResponseMetadata); not reproduced: %s",
-						state, response, a.key, strings.Join(lost, "; ")))
+				if fe := functionError(a.ret); a.throw == nil && fe != "" {
+					out = append(out, fmt.Sprintf("state %q, mocked response %q, %q: the Return holds FunctionError %s, but a Return is a success here, the task's result; mock a function error with Throw",
+						state, response, a.key, fe))
 				}
 			}
 		}

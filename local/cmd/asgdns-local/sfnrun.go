@@ -120,8 +120,12 @@ shaped like GetExecutionHistory's.
 
 Task states are answered by the chosen test case of a Step Functions Local
 mock configuration, by state name and invocation number ("0", "1-2", ...).
-A Task state without a mocked response fails as a resource that nothing
-answers does.
+A Return is the task's result as written, except for a Lambda function ARN
+Resource, whose result is the Return's Payload (the Return being Lambda's
+Invoke response, {"StatusCode": 200, "Payload": ...}); for
+arn:aws:states:::lambda:invoke the whole Return is the result, nothing
+added. A Throw {"Error", "Cause"} is the task's error. A Task state without
+a mocked response fails as a resource that nothing answers does.
 
 Exit codes: 0 the execution ran, whatever its status; 2 bad flags, an
 invalid definition, input or mock configuration.
@@ -155,6 +159,9 @@ Flags:
 		Clock:     asl.NewVirtualClock(time.Unix(sfnRunStartUnix, 0).UTC()),
 		Rand:      rand.New(rand.NewPCG(sfnRunSeed1, sfnRunSeed2)),
 		Resources: setup.mocks.resources(),
+		// A mocked lambda:invoke Return is the task's whole result, as Step
+		// Functions Local reads it (sfnmock.go).
+		InvokeResponses: true,
 	})
 	x, res, err := eng.Run(ctx, setup.def, asl.StartInput{Input: setup.input, StateMachineArn: setup.stateMachineARN})
 	if err != nil {
