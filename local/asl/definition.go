@@ -45,6 +45,63 @@ func (d *Definition) Resources() []string {
 	return out
 }
 
+// Task is what a caller that registers handlers or mocks per state needs
+// to know of a Task state.
+type Task struct {
+	// Resource is the state's Resource, after substitutions.
+	Resource string
+	// LambdaInvoke is set for arn:aws:states:::lambda:invoke, LambdaARN for
+	// a Resource that is a Lambda function ARN (which records
+	// LambdaFunction* events).
+	LambdaInvoke, LambdaARN bool
+	// Function is the Lambda function the state calls: the Resource of a
+	// function ARN, or the FunctionName a lambda:invoke state's Parameters
+	// write literally; "" for a FunctionName.$ chosen at run time and for
+	// other resources.
+	Function string
+}
+
+// Tasks lists every Task state by name, those in Parallel branches and Map
+// processors included (state names are unique machine-wide).
+func (d *Definition) Tasks() map[string]Task {
+	out := map[string]Task{}
+	for name, st := range d.all {
+		if st.typ != typeTask {
+			continue
+		}
+		t := Task{Resource: st.resource, LambdaInvoke: isLambdaInvoke(st.resource), LambdaARN: isLambdaARN(st.resource)}
+		switch {
+		case t.LambdaARN:
+			t.Function = st.resource
+		case t.LambdaInvoke:
+			t.Function = literalField(st.parameters, "FunctionName")
+		}
+		out[name] = t
+	}
+	return out
+}
+
+// literalField is the string a template writes literally under name, or ""
+// when the field is absent, computed at run time (name.$) or not a string.
+func literalField(t *tmpl, name string) string {
+	switch {
+	case t == nil:
+	case t.kind == tmplStatic:
+		if m, ok := t.static.(map[string]any); ok {
+			s, _ := m[name].(string)
+			return s
+		}
+	case t.kind == tmplObject:
+		for _, f := range t.fields {
+			if f.name == name && f.node.kind == tmplStatic {
+				s, _ := f.node.static.(string)
+				return s
+			}
+		}
+	}
+	return ""
+}
+
 // DefinitionError lists every problem Parse found, each naming the state and
 // the field, e.g. `state "Send DNS command": Retry[1].ErrorEquals: States.ALL
 // must appear alone in the last retrier`.

@@ -9,7 +9,6 @@
 package bind
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -21,6 +20,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/asgdns/asgdns/local/syncio"
 )
 
 // InstallHint is the command that installs what this package runs.
@@ -238,7 +239,7 @@ func (s *Server) Restart() error {
 	if s.cmd != nil {
 		return nil
 	}
-	log := &syncBuffer{}
+	log := &syncio.Buffer{}
 	cmd := exec.Command(lookPath("named"), "-g", "-c", filepath.Join(s.dir, "named.conf"))
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
@@ -324,23 +325,4 @@ func (s *Server) Lookup(qtype, name string) (string, error) {
 		return "", fmt.Errorf("bind: dig %s %s: %v: %s", qtype, name, err, text)
 	}
 	return text, nil
-}
-
-// syncBuffer is named's log, written by exec's copying goroutine and read
-// on failure.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

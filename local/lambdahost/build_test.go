@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/asgdns/asgdns/local/syncio"
 )
 
 // copyRepo copies what DescribeInstance is built from (its folder, the
@@ -63,7 +65,7 @@ func copyRepo(t *testing.T) string {
 func TestBuildCache(t *testing.T) {
 	root := copyRepo(t)
 	cache := t.TempDir()
-	var log logBuffer
+	var log syncio.Buffer
 	h, err := New(Options{RepoRoot: root, CacheDir: cache, BuildLog: &log,
 		Functions: []Function{{Name: "asgdns-DescribeInstance", Dir: describeDir}}})
 	if err != nil {

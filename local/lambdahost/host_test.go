@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/asgdns/asgdns/local/syncio"
 )
 
 // TestEnvironmentAndHeaders: the function sees Lambda's standard variables
@@ -230,7 +232,7 @@ func TestQueueWaits(t *testing.T) {
 // TestTimeout: an invocation running past the timeout fails as Lambda's
 // does, its sandbox is killed, and the next invocation gets a fresh one.
 func TestTimeout(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &syncio.Buffer{}
 	fn := testFunction("slow")
 	fn.Timeout, fn.Concurrency, fn.Logs = 2*time.Second, 1, logs
 	h := newHost(t, fn)
@@ -286,7 +288,7 @@ func TestRuntimeExits(t *testing.T) {
 // TestInitFailures: a runtime that exits during init, or reports an init
 // error, fails the invocation that started it.
 func TestInitFailures(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &syncio.Buffer{}
 	exits, reports := testFunction("exits"), testFunction("reports")
 	exits.Env, exits.Logs = map[string]string{"TESTFN_INIT": "exit"}, logs
 	reports.Env = map[string]string{"TESTFN_INIT": "error"}
@@ -365,7 +367,7 @@ func TestPanic(t *testing.T) {
 // TestLogs: what sandboxes print goes to the function's writer in whole
 // lines, never into the invocation's result.
 func TestLogs(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &syncio.Buffer{}
 	fn := testFunction("chatty")
 	fn.Logs = logs
 	h := newHost(t, fn)

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/asgdns/asgdns/local/syncio"
 )
 
 // The repository's DescribeInstance function, run from its real bootstrap.
@@ -102,7 +104,7 @@ func fixture(t testing.TB, name string) []byte {
 // InstanceResult its handler tests expect, with logs kept apart.
 func TestDescribeInstance(t *testing.T) {
 	ec2 := newFakeEC2(t)
-	logs, noZoneLogs := &logBuffer{}, &logBuffer{}
+	logs, noZoneLogs := &syncio.Buffer{}, &syncio.Buffer{}
 	noZone := describeEnv(ec2.URL)
 	delete(noZone, "ASGDNS_ZONE")
 	h := newHost(t,

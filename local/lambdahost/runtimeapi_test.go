@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/asgdns/asgdns/local/syncio"
 )
 
 // TestRuntimeAPIRefusals: the Runtime API refuses answers for an event the
@@ -64,7 +66,7 @@ func TestPostedError(t *testing.T) {
 // TestLineWriter: output is passed on in whole lines; an overlong line in
 // pieces; a last line without newline on flush.
 func TestLineWriter(t *testing.T) {
-	var out logBuffer
+	var out syncio.Buffer
 	l := &lineWriter{dst: &syncWriter{w: &out}}
 	_, _ = l.Write([]byte("one\ntw"))
 	_, _ = l.Write([]byte("o\nthr"))

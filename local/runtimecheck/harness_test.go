@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/asgdns/asgdns/local/lambdahost"
+	"github.com/asgdns/asgdns/local/syncio"
 	"github.com/asgdns/asgdns/workflow/lambdatest"
 )
 
@@ -176,24 +177,6 @@ func (r result) decode(t *testing.T, v any) {
 	}
 }
 
-// logBuffer is a log writer read once the host is closed.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // invoke runs fn's bootstrap once on a host of its own with env (KEY=VALUE,
 // a later one wins) as the function's environment, hands it event through
 // the Runtime API and returns what it reported. With f set, the SDK is
@@ -214,7 +197,7 @@ func invoke(t *testing.T, fn string, event []byte, env []string, f *awsFake) res
 		}
 		vars[k] = v
 	}
-	logs := &logBuffer{}
+	logs := &syncio.Buffer{}
 	h, err := lambdahost.New(lambdahost.Options{RepoRoot: repoRoot, Region: "eu-west-1", AccountID: "111111111111",
 		Functions: []lambdahost.Function{{Name: "asgdns-" + fn, Binary: binaries[fn], Timeout: 30 * time.Second, Env: vars, Logs: logs}}})
 	if err != nil {

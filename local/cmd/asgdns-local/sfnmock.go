@@ -276,7 +276,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // testCase chooses a test case and binds it to the definition's Task states.
-func (c *mockConfig) testCase(machine, name string, tasks map[string]taskState) (*taskMocks, error) {
+func (c *mockConfig) testCase(machine, name string, tasks map[string]asl.Task) (*taskMocks, error) {
 	cases, ok := c.machines[machine]
 	if !ok {
 		return nil, fmt.Errorf("no state machine %q in StateMachines (it has %s)", machine, nameList(c.machines))
@@ -286,7 +286,7 @@ func (c *mockConfig) testCase(machine, name string, tasks map[string]taskState) 
 		return nil, fmt.Errorf("state machine %q has no test case %q (it has %s)", machine, name, nameList(cases))
 	}
 	for _, state := range sortedKeys(tc) {
-		if t, ok := tasks[state]; !ok || t.invoke || !isLambdaFunctionARN(t.resource) {
+		if t, ok := tasks[state]; !ok || t.LambdaInvoke || !t.LambdaARN {
 			continue
 		}
 		for _, a := range c.responses[tc[state]] {
@@ -311,90 +311,11 @@ func nameList[V any](m map[string]V) string {
 	return strings.Join(names, ", ")
 }
 
-// taskState is what the mocks need to know of a Task state.
-type taskState struct {
-	resource string
-	// invoke is set for arn:aws:states:::lambda:invoke, whose handler is
-	// found by Parameters.FunctionName.
-	invoke bool
-	// function is the Lambda function a direct ARN Resource or a
-	// lambda:invoke FunctionName names; "" for a FunctionName.$ chosen at
-	// run time, and for other resources.
-	function string
-}
-
-const lambdaInvoke = "arn:aws:states:::lambda:invoke"
-
-// isLambdaFunctionARN is the engine's test for a Resource that is a Lambda
-// function ARN (which records LambdaFunction* events).
-func isLambdaFunctionARN(resource string) bool {
-	return strings.HasPrefix(resource, "arn:") && strings.Contains(resource, ":lambda:") && strings.Contains(resource, ":function:")
-}
-
-// aslStates is the part of a definition (or of a Parallel branch or a Map's
-// processor) that locates Task states.
-type aslStates struct {
-	States map[string]aslState `json:"States"`
-}
-
-type aslState struct {
-	Type          string          `json:"Type"`
-	Resource      string          `json:"Resource"`
-	Parameters    json.RawMessage `json:"Parameters"`
-	Branches      []aslStates     `json:"Branches"`
-	Iterator      *aslStates      `json:"Iterator"`
-	ItemProcessor *aslStates      `json:"ItemProcessor"`
-}
-
-// taskStates finds every Task state of a definition (already validated by
-// asl.Parse), in Parallel branches and Map processors too: state names are
-// unique in the whole machine, and mocks are bound by name.
-func taskStates(source []byte) (map[string]taskState, error) {
-	var top aslStates
-	if err := json.Unmarshal(source, &top); err != nil {
-		return nil, err
-	}
-	out := map[string]taskState{}
-	var walk func(aslStates)
-	walk = func(s aslStates) {
-		for name, st := range s.States {
-			switch st.Type {
-			case "Task":
-				t := taskState{resource: st.Resource}
-				switch {
-				case st.Resource == lambdaInvoke:
-					t.invoke = true
-					var params struct {
-						FunctionName any `json:"FunctionName"`
-					}
-					_ = json.Unmarshal(st.Parameters, &params) // validated by asl.Parse; a non-string stays ""
-					t.function, _ = params.FunctionName.(string)
-				case isLambdaFunctionARN(st.Resource):
-					t.function = st.Resource
-				}
-				out[name] = t
-			case "Parallel":
-				for _, b := range st.Branches {
-					walk(b)
-				}
-			case "Map":
-				for _, p := range []*aslStates{st.ItemProcessor, st.Iterator} {
-					if p != nil {
-						walk(*p)
-					}
-				}
-			}
-		}
-	}
-	walk(top)
-	return out, nil
-}
-
 // taskMocks answers the Task states of one run from a test case. Without a
 // mock configuration it answers nothing, and every Task fails as the engine
 // fails a resource without a handler.
 type taskMocks struct {
-	tasks         map[string]taskState
+	tasks         map[string]asl.Task
 	machine, name string // the test case
 	testCase      testCase
 	responses     map[string]mockedResponse
@@ -410,10 +331,10 @@ func (m *taskMocks) resources() asl.Resources {
 		t, ok := m.tasks[state]
 		switch {
 		case !ok:
-		case t.invoke && t.function != "":
-			r[t.function] = m.handle
-		case !t.invoke:
-			r[t.resource] = m.handle
+		case t.LambdaInvoke && t.Function != "":
+			r[t.Function] = m.handle
+		case !t.LambdaInvoke:
+			r[t.Resource] = m.handle
 		}
 	}
 	return r
@@ -443,7 +364,7 @@ func (m *taskMocks) handle(ctx context.Context, _ json.RawMessage) (json.RawMess
 	if a.throw != nil {
 		return nil, *a.throw
 	}
-	if !task.invoke && isLambdaFunctionARN(task.resource) {
+	if task.LambdaARN {
 		payload, _ := lambdaPayload(a.ret) // present: checked by mockConfig.testCase
 		return payload, nil
 	}
@@ -454,10 +375,10 @@ func (m *taskMocks) handle(ctx context.Context, _ json.RawMessage) (json.RawMess
 // resource has a handler because a mocked state shares it: the same error
 // and cause the engine gives a resource without a handler (asl task.go), so
 // a state fails alike whether or not its resource is shared.
-func unhandled(info asl.TaskInfo, task taskState) error {
-	if task.invoke || isLambdaFunctionARN(info.Resource) {
+func unhandled(info asl.TaskInfo, task asl.Task) error {
+	if task.LambdaInvoke || task.LambdaARN {
 		return asl.TaskError{Name: "Lambda.ResourceNotFoundException", Cause: fmt.Sprintf(
-			"Function not found: %s (no handler is registered for it in asl.Options.Resources)", task.function)}
+			"Function not found: %s (no handler is registered for it in asl.Options.Resources)", task.Function)}
 	}
 	return asl.TaskError{Name: asl.ErrRuntime, Cause: fmt.Sprintf(
 		"No handler is registered for the resource %s of state '%s' (asl.Options.Resources)", info.Resource, info.StateName)}
@@ -492,9 +413,9 @@ func (m *taskMocks) warnings() []string {
 		switch {
 		case !ok:
 			out = append(out, fmt.Sprintf("test case %q mocks %q, which is not a Task state of the definition", m.name, state))
-		case t.invoke && t.function == "":
+		case t.LambdaInvoke && t.Function == "":
 			out = append(out, fmt.Sprintf("state %q calls lambda:invoke with a FunctionName chosen at run time (FunctionName.$): only a FunctionName written in the definition can be mocked", state))
-		case t.invoke || isLambdaFunctionARN(t.resource):
+		case t.LambdaInvoke || t.LambdaARN:
 			response := m.testCase[state]
 			for _, a := range m.responses[response] {
 				if fe := functionError(a.ret); a.throw == nil && fe != "" {

@@ -230,11 +230,7 @@ func prepareRun(f runFlags, stdin io.Reader) (*runSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	tasks, err := taskStates(def.Source())
-	if err != nil {
-		return nil, fmt.Errorf("reading the Task states of %s: %w", f.definition, err)
-	}
-	s := &runSetup{def: def, input: input, mocks: &taskMocks{tasks: tasks}}
+	s := &runSetup{def: def, input: input, mocks: &taskMocks{tasks: def.Tasks()}}
 	if f.mockConfig == "" {
 		return s, nil
 	}
@@ -246,7 +242,7 @@ func prepareRun(f runFlags, stdin io.Reader) (*runSetup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--mock-config %s: %v", f.mockConfig, err)
 	}
-	if s.mocks, err = cfg.testCase(f.stateMachine, f.testCase, tasks); err != nil {
+	if s.mocks, err = cfg.testCase(f.stateMachine, f.testCase, s.mocks.tasks); err != nil {
 		return nil, fmt.Errorf("--mock-config %s: %v", f.mockConfig, err)
 	}
 	if stateMachineName.MatchString(f.stateMachine) {
