@@ -1,7 +1,9 @@
 // Package lambdatest is the functions' test support: fixture events and
-// Task payloads, golden files compared as JSON, and a fake AWS endpoint
-// that answers AWS API calls in each protocol's wire format (EC2 query, AWS
-// query, JSON 1.1), so the real SDK parses its answers and errors.
+// Task payloads, golden files compared as JSON, a fake AWS endpoint that
+// answers AWS API calls in each protocol's wire format (EC2 query, AWS
+// query, JSON 1.1), so the real SDK parses its answers and errors, and the
+// in-process fakes (STS, shared-services sessions, SDK errors) and
+// assertions (routed failures, logs, secrets) the steps' tests share.
 //
 // Running a function's real binary under the Lambda Runtime API is the
 // rig's job (local/lambdahost, tested across the functions in
@@ -18,6 +20,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/asgdns/asgdns/workflow"
 )
 
 // AWS is a fake AWS endpoint speaking each protocol's wire format (EC2
@@ -112,6 +118,27 @@ func AssumeRoleResponse(roleARN, session string) string {
 <Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>%s</SecretAccessKey><SessionToken>%s</SessionToken><Expiration>%s</Expiration></Credentials>
 </AssumeRoleResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></AssumeRoleResponse>`,
 		account, name, session, session, FakeAccessKeyID, FakeSecretAccessKey, FakeSessionToken, exp)
+}
+
+// SDKConfig is an SDK configuration that points every client at this server,
+// in SDKEnv's region and without retries, signing with creds (the
+// function's own credentials).
+func (a *AWS) SDKConfig(creds aws.CredentialsProvider) aws.Config {
+	return aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(a.URL), RetryMaxAttempts: 1, Credentials: creds}
+}
+
+// CheckAssumedFirst asserts a step's err is routed as want ("" for
+// success) and that the first call this endpoint saw was AssumeRole: a
+// case in which the role was never assumed proves nothing about the
+// credentials leaking.
+func (a *AWS) CheckAssumedFirst(t testing.TB, err error, want string) {
+	t.Helper()
+	if name := workflow.Routed(err); name != want {
+		t.Fatalf("error %v (%s), want %q", err, name, want)
+	}
+	if calls := a.Calls(); len(calls) == 0 || calls[0] != "AssumeRole" {
+		t.Fatalf("calls %v: the role was never assumed, so this test proves nothing", calls)
+	}
 }
 
 // Env returns the environment that points the SDK at this server.

@@ -14,8 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/aws-sdk-go-v2/service/sts/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
@@ -35,44 +33,6 @@ const (
 // expires is fixed so golden files do not change from run to run.
 var expires = time.Date(2026, 11, 20, 8, 31, 0, 0, time.UTC)
 
-// fakeSTS records what was asked and answers like STS: a session of the
-// role in assumedAccount, with the fake credentials tests look for in
-// outputs and logs, or err.
-type fakeSTS struct {
-	calls          []*sts.AssumeRoleInput
-	assumedAccount string
-	noSession      bool
-	err            error
-}
-
-func (f *fakeSTS) AssumeRole(_ context.Context, in *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
-	f.calls = append(f.calls, in)
-	if f.err != nil {
-		return nil, f.err
-	}
-	if f.noSession {
-		return &sts.AssumeRoleOutput{}, nil
-	}
-	account := f.assumedAccount
-	if account == "" {
-		account = "222222222222"
-	}
-	name := aws.ToString(in.RoleArn)[strings.LastIndex(aws.ToString(in.RoleArn), "/")+1:]
-	return &sts.AssumeRoleOutput{
-		AssumedRoleUser: &types.AssumedRoleUser{
-			Arn:           aws.String(fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", account, name, aws.ToString(in.RoleSessionName))),
-			AssumedRoleId: aws.String("AROAFAKE:" + aws.ToString(in.RoleSessionName)),
-		},
-		Credentials: &types.Credentials{
-			AccessKeyId:     aws.String(lambdatest.FakeAccessKeyID),
-			SecretAccessKey: aws.String(lambdatest.FakeSecretAccessKey),
-			SessionToken:    aws.String(lambdatest.FakeSessionToken),
-			Expiration:      aws.Time(expires),
-		},
-		SourceIdentity: in.SourceIdentity,
-	}, nil
-}
-
 func session(t testing.TB, extID string) config.Session {
 	t.Helper()
 	env := map[string]string{config.EnvRoleARN: roleARN, config.EnvExternalID: extID}
@@ -83,8 +43,14 @@ func session(t testing.TB, extID string) config.Session {
 	return s
 }
 
-func newHandler(t testing.TB, f *fakeSTS, extID string, logs io.Writer) *Handler {
-	return &Handler{Roles: crossaccount.New(f, session(t, extID)), Log: slog.New(slog.NewJSONHandler(logs, nil))}
+// newHandler returns a Handler over f; a session f hands out expires at
+// expires unless the case says otherwise, so golden files do not change
+// from run to run.
+func newHandler(t testing.TB, f *lambdatest.FakeSTS, extID string, logs io.Writer) *Handler {
+	if f.Expires.IsZero() {
+		f.Expires = expires
+	}
+	return &Handler{Roles: crossaccount.New(f, session(t, extID)), Log: lambdatest.JSONLogger(logs, slog.LevelInfo)}
 }
 
 // awsSafe is the character set STS accepts in RoleSessionName and
@@ -143,16 +109,17 @@ func TestFixtures(t *testing.T) {
 			if !ok {
 				t.Fatalf("fixture %s has no expectation here", name)
 			}
-			f := &fakeSTS{}
+			f := &lambdatest.FakeSTS{}
 			got, err := newHandler(t, f, externalID, io.Discard).Handle(context.Background(), lambdatest.Input(t, name))
-			if len(f.calls) != want {
-				t.Fatalf("AssumeRole called %d times, want %d", len(f.calls), want)
+			calls := f.Calls()
+			if len(calls) != want {
+				t.Fatalf("AssumeRole called %d times, want %d", len(calls), want)
 			}
 			if want == 1 {
 				if err != nil {
 					t.Fatalf("Handle: %v", err)
 				}
-				checkSent(t, f.calls[0], sessionName, "asgdns-"+instanceID, externalID)
+				checkSent(t, calls[0], sessionName, "asgdns-"+instanceID, externalID)
 			} else if workflow.Routed(err) != "InvalidEvent" {
 				t.Fatalf("got %+v, %v; want InvalidEvent", got, err)
 			}
@@ -200,16 +167,17 @@ func TestSent(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fakeSTS{}
+			f := &lambdatest.FakeSTS{}
 			input := withState(t, func(req, _ map[string]any) { req["execution"] = tc.execution })
 			got, err := newHandler(t, f, tc.extID, io.Discard).Handle(context.Background(), input)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(f.calls) != 1 {
-				t.Fatalf("AssumeRole called %d times, want 1", len(f.calls))
+			calls := f.Calls()
+			if len(calls) != 1 {
+				t.Fatalf("AssumeRole called %d times, want 1", len(calls))
 			}
-			checkSent(t, f.calls[0], tc.wantSession, "asgdns-"+instanceID, tc.extID)
+			checkSent(t, calls[0], tc.wantSession, "asgdns-"+instanceID, tc.extID)
 			want := workflow.SessionResult{
 				RoleARN: roleARN, Account: "222222222222", SessionName: tc.wantSession, SourceIdentity: "asgdns-" + instanceID,
 				AssumedRoleARN: "arn:aws:sts::222222222222:assumed-role/asgdns-dns/" + tc.wantSession, Expires: expires,
@@ -221,25 +189,13 @@ func TestSent(t *testing.T) {
 	}
 }
 
-func apiError(code, msg string) error {
-	return &smithy.GenericAPIError{Code: code, Message: msg}
-}
-
-// httpError is an API error as the SDK returns it, with the HTTP status.
-type httpError struct {
-	smithy.GenericAPIError
-	status int
-}
-
-func (e *httpError) HTTPStatusCode() int { return e.status }
-
 // TestErrors lists every error name AssumeRole can return, with what causes
 // it and whether STS was called.
 func TestErrors(t *testing.T) {
 	cases := []struct {
 		name      string
 		input     []byte
-		sts       *fakeSTS
+		sts       *lambdatest.FakeSTS
 		wantType  string
 		wantCalls int
 		wantInMsg []string
@@ -256,49 +212,33 @@ func TestErrors(t *testing.T) {
 			wantType: "InvalidEvent", wantInMsg: []string{"instance.instanceId"}},
 		{name: "instance id with shell", input: withState(t, func(_, inst map[string]any) { inst["instanceId"] = "i-0a1b2c3d;id" }),
 			wantType: "InvalidEvent", wantInMsg: []string{`instance.instanceId "i-0a1b2c3d;id"`}},
-		{name: "trust refused", sts: &fakeSTS{err: &httpError{smithy.GenericAPIError{Code: "AccessDenied",
-			Message: "User: arn:aws:sts::111111111111:assumed-role/asgdns-assume-role/x is not authorized to perform: sts:AssumeRole on resource: " + roleARN}, 403}},
+		{name: "trust refused", sts: &lambdatest.FakeSTS{Err: lambdatest.HTTPError("AccessDenied", "User: arn:aws:sts::111111111111:assumed-role/asgdns-assume-role/x is not authorized to perform: sts:AssumeRole on resource: "+roleARN, 403)},
 			wantCalls: 1, wantType: "AccessDenied", wantInMsg: []string{"sts:AssumeRole " + roleARN, "not authorized", "fix:", "ExternalId"}},
-		{name: "STS disabled in the region", sts: &fakeSTS{err: &httpError{smithy.GenericAPIError{Code: "RegionDisabledException",
-			Message: "STS is not activated in this region"}, 403}},
+		{name: "STS disabled in the region", sts: &lambdatest.FakeSTS{Err: lambdatest.HTTPError("RegionDisabledException", "STS is not activated in this region", 403)},
 			wantCalls: 1, wantType: "AccessDenied", wantInMsg: []string{"RegionDisabledException"}},
-		{name: "session in the wrong account", sts: &fakeSTS{assumedAccount: "999999999999"},
+		{name: "session in the wrong account", sts: &lambdatest.FakeSTS{Account: "999999999999"},
 			wantCalls: 1, wantType: "AccessDenied", wantInMsg: []string{"arn:aws:sts::999999999999:assumed-role", "account 222222222222", config.EnvRoleARN}},
-		{name: "no session returned", sts: &fakeSTS{noSession: true}, wantCalls: 1, wantType: "Unavailable", wantInMsg: []string{"no session"}},
-		{name: "throttled", sts: &fakeSTS{err: apiError("Throttling", "Rate exceeded")}, wantCalls: 1, wantType: "Throttled",
+		{name: "no session returned", sts: &lambdatest.FakeSTS{NoSession: true}, wantCalls: 1, wantType: "Unavailable", wantInMsg: []string{"no session"}},
+		{name: "throttled", sts: &lambdatest.FakeSTS{Err: lambdatest.APIError("Throttling", "Rate exceeded")}, wantCalls: 1, wantType: "Throttled",
 			wantInMsg: []string{"sts:AssumeRole", "Rate exceeded"}},
-		{name: "throttled (exception code)", sts: &fakeSTS{err: apiError("ThrottlingException", "Rate exceeded")}, wantCalls: 1, wantType: "Throttled"},
-		{name: "server error", sts: &fakeSTS{err: &httpError{smithy.GenericAPIError{Code: "InternalError", Message: "try again"}, 500}},
+		{name: "throttled (exception code)", sts: &lambdatest.FakeSTS{Err: lambdatest.APIError("ThrottlingException", "Rate exceeded")}, wantCalls: 1, wantType: "Throttled"},
+		{name: "server error", sts: &lambdatest.FakeSTS{Err: lambdatest.HTTPError("InternalError", "try again", 500)},
 			wantCalls: 1, wantType: "Unavailable"},
-		{name: "function credentials expired", sts: &fakeSTS{err: apiError("ExpiredToken", "The security token included in the request is expired")},
+		{name: "function credentials expired", sts: &lambdatest.FakeSTS{Err: lambdatest.APIError("ExpiredToken", "The security token included in the request is expired")},
 			wantCalls: 1, wantType: "Unavailable"},
-		{name: "timeout", sts: &fakeSTS{err: fmt.Errorf("operation error STS: AssumeRole: %w", context.DeadlineExceeded)},
+		{name: "timeout", sts: &lambdatest.FakeSTS{Err: fmt.Errorf("operation error STS: AssumeRole: %w", context.DeadlineExceeded)},
 			wantCalls: 1, wantType: "Unavailable", wantInMsg: []string{"timed out"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := tc.sts
 			if f == nil {
-				f = &fakeSTS{}
+				f = &lambdatest.FakeSTS{}
 			}
-			input := tc.input
-			if input == nil {
-				input = lambdatest.Input(t, "launch")
-			}
-			got, err := newHandler(t, f, externalID, io.Discard).Handle(context.Background(), input)
-			if err == nil {
-				t.Fatalf("got %+v, want a %s", got, tc.wantType)
-			}
-			if name := workflow.Routed(err); name != tc.wantType {
-				t.Fatalf("error %T (%v), want %s", err, err, tc.wantType)
-			}
-			if len(f.calls) != tc.wantCalls {
-				t.Errorf("AssumeRole called %d times, want %d", len(f.calls), tc.wantCalls)
-			}
-			for _, s := range tc.wantInMsg {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("message %q lacks %q", err.Error(), s)
-				}
+			got, err := newHandler(t, f, externalID, io.Discard).Handle(context.Background(), lambdatest.InputOr(t, tc.input, "launch"))
+			lambdatest.Failure(t, got, err, tc.wantType, tc.wantInMsg...)
+			if calls := f.Calls(); len(calls) != tc.wantCalls {
+				t.Errorf("AssumeRole called %d times, want %d", len(calls), tc.wantCalls)
 			}
 		})
 	}
@@ -306,57 +246,42 @@ func TestErrors(t *testing.T) {
 
 // secrets must never appear in an output, an error or a log line. The
 // ExternalId is not a secret in AWS's model, but asgdns keeps it out too.
-var secrets = []string{lambdatest.FakeAccessKeyID, lambdatest.FakeSecretAccessKey, lambdatest.FakeSessionToken, externalID}
+var secrets = lambdatest.Secrets(externalID)
 
 func TestNoSecretsInOutputOrLogs(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		sts  *fakeSTS
+		sts  *lambdatest.FakeSTS
 	}{
-		{name: "success", sts: &fakeSTS{}},
-		{name: "wrong account", sts: &fakeSTS{assumedAccount: "999999999999"}},
-		{name: "access denied", sts: &fakeSTS{err: apiError("AccessDenied", "not authorized")}},
+		{name: "success", sts: &lambdatest.FakeSTS{}},
+		{name: "wrong account", sts: &lambdatest.FakeSTS{Account: "999999999999"}},
+		{name: "access denied", sts: &lambdatest.FakeSTS{Err: lambdatest.APIError("AccessDenied", "not authorized")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			got, err := newHandler(t, tc.sts, externalID, &logs).Handle(context.Background(), lambdatest.Input(t, "launch"))
-			out, _ := json.Marshal(outcome(got, err))
-			if logs.Len() == 0 {
-				t.Fatal("nothing logged: the check below would prove nothing")
-			}
-			for _, s := range secrets {
-				if strings.Contains(string(out), s) {
-					t.Errorf("output contains %q: %s", s, out)
-				}
-				if strings.Contains(logs.String(), s) {
-					t.Errorf("logs contain %q:\n%s", s, logs.String())
-				}
-			}
+			lambdatest.CheckNoSecrets(t, outcome(got, err), err, logs.String(), secrets)
 		})
 	}
 }
 
 func TestLogsCarryContext(t *testing.T) {
 	var logs bytes.Buffer
-	if _, err := newHandler(t, &fakeSTS{}, "", &logs).Handle(context.Background(), lambdatest.Input(t, "launch")); err != nil {
+	if _, err := newHandler(t, &lambdatest.FakeSTS{}, "", &logs).Handle(context.Background(), lambdatest.Input(t, "launch")); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"execution":"` + execution + `"`, `"instanceId":"` + instanceID + `"`, `"asg":"web-prod"`,
-		`"assumedRoleArn":"arn:aws:sts::222222222222:assumed-role/asgdns-dns/` + sessionName + `"`} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("logs lack %s:\n%s", want, logs.String())
-		}
-	}
+	lambdatest.LogsContain(t, logs.String(), `"execution":"`+execution+`"`, `"instanceId":"`+instanceID+`"`, `"asg":"web-prod"`,
+		`"assumedRoleArn":"arn:aws:sts::222222222222:assumed-role/asgdns-dns/`+sessionName+`"`)
 }
 
 func BenchmarkHandle(b *testing.B) {
-	f := &fakeSTS{}
+	f := &lambdatest.FakeSTS{}
 	h := newHandler(b, f, externalID, io.Discard)
 	input := lambdatest.Input(b, "launch")
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		f.calls = f.calls[:0] // keep the fake's record out of the count
+		f.Reset() // keep the fake's record out of the count
 		if _, err := h.Handle(ctx, input); err != nil {
 			b.Fatal(err)
 		}

@@ -3,7 +3,6 @@ package complete
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
@@ -76,12 +74,8 @@ func checkDescribed(t *testing.T, f *fakeAutoScaling, want int) {
 	}
 }
 
-// fixtureHooks are the lifecycle hooks the fixture events name, as a
-// deployment lists them in ASGDNS_HOOK_NAMES.
-var fixtureHooks = workflow.HookNames{"dns-launch", "dns-terminate"}
-
 func newHandler(f *fakeAutoScaling, onFailure workflow.LifecycleActionResult, logs io.Writer) *Handler {
-	return &Handler{AutoScaling: f, OnFailure: onFailure, Hooks: fixtureHooks, Log: slog.New(slog.NewJSONHandler(logs, nil))}
+	return &Handler{AutoScaling: f, OnFailure: onFailure, Hooks: lambdatest.FixtureHooks, Log: lambdatest.JSONLogger(logs, slog.LevelInfo)}
 }
 
 // sent is the CompleteLifecycleAction call a case expects.
@@ -118,14 +112,7 @@ func outcome(t testing.TB, res *workflow.LifecycleResult, err error) any {
 	if err == nil {
 		return res
 	}
-	cause, mErr := json.Marshal(struct {
-		Message string `json:"errorMessage"`
-		Type    string `json:"errorType"`
-	}{err.Error(), workflow.Routed(err)})
-	if mErr != nil {
-		t.Fatal(mErr)
-	}
-	return workflow.CaughtError{Error: workflow.Routed(err), Cause: string(cause)}
+	return lambdatest.Caught(t, err)
 }
 
 // stateInputs are the states of testdata beyond the success state of every
@@ -165,7 +152,7 @@ func TestFixtures(t *testing.T) {
 		// The action is gone and so is the instance: back to Describe
 		// instance, which removes the record…
 		"launch-gone": {input: "launch", sent: &sent{"dns-launch", launchToken, "CONTINUE"}, group: "Terminating:Wait", asked: 1,
-			err: apiError("ValidationError", "No active Lifecycle Action found with instance ID "+instanceID)},
+			err: lambdatest.APIError("ValidationError", "No active Lifecycle Action found with instance ID "+instanceID)},
 		// …and then there is nothing to complete.
 		"launch-undone": {},
 	}
@@ -323,6 +310,25 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+// completeNothing runs the step on input and asserts it succeeds without
+// asking Auto Scaling anything and without completing a lifecycle action;
+// the caller checks the reason and error.
+func completeNothing(t *testing.T, input []byte) *workflow.LifecycleResult {
+	t.Helper()
+	f := &fakeAutoScaling{}
+	got, err := newHandler(f, workflow.Abandon, io.Discard).Handle(context.Background(), input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.calls) != 0 || len(f.described) != 0 {
+		t.Errorf("Auto Scaling called %d+%d times, want none", len(f.calls), len(f.described))
+	}
+	if got.Completed || got.AlreadyCompleted || got.Result != "" {
+		t.Errorf("got %+v, want nothing completed", got)
+	}
+	return got
+}
+
 // TestNothingToComplete: events without a token, and other teams' hooks,
 // are never completed, whatever happened to the DNS work, and the reason
 // says so.
@@ -359,32 +365,13 @@ func TestNothingToComplete(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fakeAutoScaling{}
-			got, err := newHandler(f, workflow.Abandon, io.Discard).Handle(context.Background(), tc.input)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(f.calls) != 0 || len(f.described) != 0 {
-				t.Errorf("Auto Scaling called %d+%d times, want none", len(f.calls), len(f.described))
-			}
-			if got.Completed || got.AlreadyCompleted || got.Result != "" || !strings.Contains(got.Reason, tc.wantReason) || got.Error != tc.wantError {
-				t.Errorf("got %+v, want nothing completed, error %q and a reason containing %q", got, tc.wantError, tc.wantReason)
+			got := completeNothing(t, tc.input)
+			if !strings.Contains(got.Reason, tc.wantReason) || got.Error != tc.wantError {
+				t.Errorf("got %+v, want error %q and a reason containing %q", got, tc.wantError, tc.wantReason)
 			}
 		})
 	}
 }
-
-func apiError(code, msg string) error {
-	return &smithy.GenericAPIError{Code: code, Message: msg}
-}
-
-// httpError is an API error as the SDK returns it, with the HTTP status.
-type httpError struct {
-	smithy.GenericAPIError
-	status int
-}
-
-func (e *httpError) HTTPStatusCode() int { return e.status }
 
 // TestAlreadyCompleted: no active lifecycle action means a replay, a second
 // execution or an expired hook. If the instance is still in its group it
@@ -413,7 +400,7 @@ func TestAlreadyCompleted(t *testing.T) {
 			want: sent{"dns-launch", "ea44fe9b-a536-49bc-a1e0-c4787d93f748", "CONTINUE"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fakeAutoScaling{err: apiError("ValidationError", tc.message), state: tc.group}
+			f := &fakeAutoScaling{err: lambdatest.APIError("ValidationError", tc.message), state: tc.group}
 			var logs bytes.Buffer
 			got, err := newHandler(f, workflow.Abandon, &logs).Handle(context.Background(), lambdatest.Input(t, tc.input))
 			if err != nil {
@@ -437,7 +424,7 @@ func TestAlreadyCompleted(t *testing.T) {
 // nothing: InstanceNotFound sends the state machine back to Describe
 // instance, which removes it.
 func TestLaunchOutlivedItsInstance(t *testing.T) {
-	noAction := apiError("ValidationError", "No active Lifecycle Action found with instance ID "+instanceID)
+	noAction := lambdatest.APIError("ValidationError", "No active Lifecycle Action found with instance ID "+instanceID)
 	for _, tc := range []struct {
 		name, group string
 		where       string
@@ -467,10 +454,10 @@ func TestLaunchOutlivedItsInstance(t *testing.T) {
 		err            error
 		wantInMsg      []string
 	}{
-		{"throttled", "Throttled", apiError("Throttling", "Rate exceeded"), []string{"autoscaling:DescribeAutoScalingInstances " + instanceID}},
-		{"access denied", "AccessDenied", apiError("AccessDenied", "not authorized"),
+		{"throttled", "Throttled", lambdatest.APIError("Throttling", "Rate exceeded"), []string{"autoscaling:DescribeAutoScalingInstances " + instanceID}},
+		{"access denied", "AccessDenied", lambdatest.APIError("AccessDenied", "not authorized"),
 			[]string{"fix: allow autoscaling:DescribeAutoScalingInstances to the CompleteLifecycle function's role"}},
-		{"server error", "Unavailable", apiError("InternalFailure", "internal"), nil},
+		{"server error", "Unavailable", lambdatest.APIError("InternalFailure", "internal"), nil},
 	} {
 		t.Run("group read "+tc.name, func(t *testing.T) {
 			f := &fakeAutoScaling{err: noAction, describeErr: tc.err}
@@ -478,11 +465,7 @@ func TestLaunchOutlivedItsInstance(t *testing.T) {
 			if workflow.Routed(err) != tc.wantType || got != nil {
 				t.Fatalf("got %+v, %v; want %s", got, err, tc.wantType)
 			}
-			for _, s := range tc.wantInMsg {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("message %q lacks %q", err.Error(), s)
-				}
-			}
+			lambdatest.ErrorContains(t, err, tc.wantInMsg...)
 			checkSent(t, f.calls, sent{"dns-launch", launchToken, "CONTINUE"})
 			checkDescribed(t, f, 1)
 		})
@@ -505,15 +488,8 @@ func TestUndone(t *testing.T) {
 			wantReason: "the launch outlived its instance (Terminating:Wait): DNS work failed (AccessDenied), so no record is left for it", wantError: "AccessDenied"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fakeAutoScaling{}
-			got, err := newHandler(f, workflow.Abandon, io.Discard).Handle(context.Background(), tc.input)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(f.calls) != 0 || len(f.described) != 0 {
-				t.Errorf("Auto Scaling called %d+%d times, want none", len(f.calls), len(f.described))
-			}
-			if got.Completed || got.AlreadyCompleted || got.Result != "" || !strings.HasPrefix(got.Reason, tc.wantReason) || got.Error != tc.wantError {
+			got := completeNothing(t, tc.input)
+			if !strings.HasPrefix(got.Reason, tc.wantReason) || got.Error != tc.wantError {
 				t.Errorf("got %+v, want reason %q, error %q", got, tc.wantReason, tc.wantError)
 			}
 		})
@@ -552,15 +528,14 @@ func TestErrors(t *testing.T) {
 			wantType: "InvalidEvent", wantInMsg: []string{"detail.AutoScalingGroupName"}},
 		{name: "instance id malformed", input: detail(func(d map[string]any) { d["EC2InstanceId"] = "i-XYZ" }),
 			wantType: "InvalidEvent", wantInMsg: []string{"detail.EC2InstanceId"}},
-		{name: "no such hook", err: apiError("ValidationError", "No Lifecycle Hook found with name dns-launch for group web-prod"),
+		{name: "no such hook", err: lambdatest.APIError("ValidationError", "No Lifecycle Hook found with name dns-launch for group web-prod"),
 			wantType: "InvalidEvent", wantInMsg: []string{`detail.LifecycleHookName "dns-launch"`, `ASG "web-prod"`, "No Lifecycle Hook found", "fix:"}},
-		{name: "throttled", err: apiError("Throttling", "Rate exceeded"), wantType: "Throttled",
+		{name: "throttled", err: lambdatest.APIError("Throttling", "Rate exceeded"), wantType: "Throttled",
 			wantInMsg: []string{"autoscaling:CompleteLifecycleAction web-prod", "Rate exceeded"}},
-		{name: "access denied", err: &httpError{smithy.GenericAPIError{Code: "AccessDenied",
-			Message: "User: arn:aws:sts::111111111111:assumed-role/asgdns-complete/x is not authorized to perform: autoscaling:CompleteLifecycleAction"}, 403},
+		{name: "access denied", err: lambdatest.HTTPError("AccessDenied", "User: arn:aws:sts::111111111111:assumed-role/asgdns-complete/x is not authorized to perform: autoscaling:CompleteLifecycleAction", 403),
 			wantType: "AccessDenied", wantInMsg: []string{"not authorized", `fix: allow autoscaling:CompleteLifecycleAction on ASG "web-prod"`}},
-		{name: "server error", err: &httpError{smithy.GenericAPIError{Code: "InternalFailure", Message: "internal"}, 500}, wantType: "Unavailable"},
-		{name: "resource contention", err: apiError("ResourceContention", "You already have a pending update to an Auto Scaling resource"),
+		{name: "server error", err: lambdatest.HTTPError("InternalFailure", "internal", 500), wantType: "Unavailable"},
+		{name: "resource contention", err: lambdatest.APIError("ResourceContention", "You already have a pending update to an Auto Scaling resource"),
 			wantType: "Unavailable"},
 		{name: "timeout", err: fmt.Errorf("operation error Auto Scaling: CompleteLifecycleAction: %w", context.DeadlineExceeded),
 			wantType: "Unavailable", wantInMsg: []string{"timed out"}},
@@ -568,17 +543,8 @@ func TestErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeAutoScaling{err: tc.err}
-			input := tc.input
-			if input == nil {
-				input = lambdatest.Input(t, "launch")
-			}
-			got, err := newHandler(f, workflow.Abandon, io.Discard).Handle(context.Background(), input)
-			if err == nil {
-				t.Fatalf("got %+v, want a %s", got, tc.wantType)
-			}
-			if name := workflow.Routed(err); name != tc.wantType {
-				t.Fatalf("error %T (%v), want %s", err, err, tc.wantType)
-			}
+			got, err := newHandler(f, workflow.Abandon, io.Discard).Handle(context.Background(), lambdatest.InputOr(t, tc.input, "launch"))
+			lambdatest.Failure(t, got, err, tc.wantType, tc.wantInMsg...)
 			if tc.err == nil && len(f.calls) != 0 {
 				t.Errorf("CompleteLifecycleAction called after a validation failure")
 			}
@@ -586,11 +552,6 @@ func TestErrors(t *testing.T) {
 				checkSent(t, f.calls, sent{"dns-launch", launchToken, "CONTINUE"})
 			}
 			checkDescribed(t, f, 0)
-			for _, s := range tc.wantInMsg {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("message %q lacks %q", err.Error(), s)
-				}
-			}
 		})
 	}
 }
@@ -600,12 +561,8 @@ func TestLogsCarryContext(t *testing.T) {
 	if _, err := newHandler(&fakeAutoScaling{}, workflow.Abandon, &logs).Handle(context.Background(), lambdatest.Input(t, "launch-failed")); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"execution":"0d5c1f6e-asgdns-test-execution"`, `"instanceId":"` + instanceID + `"`,
-		`"asg":"web-prod"`, `"result":"ABANDON"`, `"reason":"DNS work failed (Unavailable): ABANDON per onFailure policy, after holding it 1m12s (the hold budget)"`} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("logs lack %s:\n%s", want, logs.String())
-		}
-	}
+	lambdatest.LogsContain(t, logs.String(), `"execution":"0d5c1f6e-asgdns-test-execution"`, `"instanceId":"`+instanceID+`"`,
+		`"asg":"web-prod"`, `"result":"ABANDON"`, `"reason":"DNS work failed (Unavailable): ABANDON per onFailure policy, after holding it 1m12s (the hold budget)"`)
 }
 
 func BenchmarkHandle(b *testing.B) {

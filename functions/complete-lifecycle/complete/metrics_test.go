@@ -55,7 +55,7 @@ func TestMetrics(t *testing.T) {
 		{name: "undone", input: lambdatest.Input(t, "launch-undone"),
 			want: wantMetrics{outcome: "undone", seconds: num(95), held: num(0), dcs: num(2)}},
 		{name: "already completed", input: lambdatest.Input(t, "launch"), group: "InService",
-			err:  apiError("ValidationError", "No active Lifecycle Action found with instance ID "+instanceID),
+			err:  lambdatest.APIError("ValidationError", "No active Lifecycle Action found with instance ID "+instanceID),
 			want: wantMetrics{outcome: "registered", seconds: num(95), held: num(0), dcs: num(1)}},
 		// Released the second after the hold that found the budget spent
 		// (hold-instance's fixtures: 08:17:06 and 08:17:27).
@@ -150,8 +150,8 @@ func checkMetrics(t *testing.T, logs []byte, want wantMetrics) {
 // (back to Describe instance, or to Release failed): no outcome yet.
 func TestNoMetricsWithoutOutcome(t *testing.T) {
 	for name, f := range map[string]*fakeAutoScaling{
-		"instance gone": {err: apiError("ValidationError", "No active Lifecycle Action found with instance ID "+instanceID), state: "Terminating:Wait"},
-		"throttled":     {err: apiError("Throttling", "Rate exceeded")},
+		"instance gone": {err: lambdatest.APIError("ValidationError", "No active Lifecycle Action found with instance ID "+instanceID), state: "Terminating:Wait"},
+		"throttled":     {err: lambdatest.APIError("Throttling", "Rate exceeded")},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var logs bytes.Buffer

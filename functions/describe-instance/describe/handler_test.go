@@ -119,29 +119,11 @@ func defaults(t testing.TB, extra ...string) config.Settings {
 	return s
 }
 
-// fixtureHooks are the lifecycle hooks the fixture events name, as a
-// deployment lists them in ASGDNS_HOOK_NAMES.
-var fixtureHooks = workflow.HookNames{"dns-launch", "dns-terminate"}
-
 // pendingWait is where a launching instance stands while the hook holds it.
 const pendingWait = "Pending:Wait"
 
 func newHandler(t testing.TB, f *fakeEC2, a *fakeAutoScaling, logs io.Writer) *Handler {
-	return &Handler{EC2: f, AutoScaling: a, Defaults: defaults(t), Hooks: fixtureHooks, Log: slog.New(slog.NewJSONHandler(logs, nil))}
-}
-
-// caught is a routed error as a Catch records it in the state ($.error,
-// $.commandError): the name, and Lambda's error payload as the cause.
-func caught(t testing.TB, err error) workflow.CaughtError {
-	t.Helper()
-	cause, mErr := json.Marshal(struct {
-		Message string `json:"errorMessage"`
-		Type    string `json:"errorType"`
-	}{err.Error(), workflow.Routed(err)})
-	if mErr != nil {
-		t.Fatal(mErr)
-	}
-	return workflow.CaughtError{Error: workflow.Routed(err), Cause: string(cause)}
+	return &Handler{EC2: f, AutoScaling: a, Defaults: defaults(t), Hooks: lambdatest.FixtureHooks, Log: lambdatest.JSONLogger(logs, slog.LevelInfo)}
 }
 
 // TestFixtures runs every fixture event, and the states the hold loop and
@@ -195,7 +177,7 @@ func TestFixtures(t *testing.T) {
 			}
 			checkAsked(t, a, w.group)
 			if err != nil {
-				lambdatest.Golden(t, "testdata/"+name+".golden.json", caught(t, err))
+				lambdatest.Golden(t, "testdata/"+name+".golden.json", lambdatest.Caught(t, err))
 				return
 			}
 			lambdatest.Golden(t, "testdata/"+name+".golden.json", got)
@@ -304,7 +286,7 @@ func TestErrors(t *testing.T) {
 				"fix: allow autoscaling:DescribeAutoScalingInstances to the DescribeInstance function's role"}},
 		{name: "group unavailable", group: &fakeAutoScaling{err: apiError("InternalFailure")}, wantAsked: 1, wantType: "Unavailable"},
 	}
-	seen := map[string]bool{}
+	seen := lambdatest.Produced{}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f, a := tc.ec2, tc.group
@@ -314,34 +296,16 @@ func TestErrors(t *testing.T) {
 			if a == nil {
 				a = &fakeAutoScaling{state: pendingWait}
 			}
-			input := tc.input
-			if input == nil {
-				input = lambdatest.Input(t, "launch")
-			}
-			got, err := newHandler(t, f, a, io.Discard).Handle(context.Background(), input)
-			if err == nil {
-				t.Fatalf("got %+v, want a %s", got, tc.wantType)
-			}
-			if name := workflow.Routed(err); name != tc.wantType {
-				t.Fatalf("error %T (%v), want %s", err, err, tc.wantType)
-			}
+			got, err := newHandler(t, f, a, io.Discard).Handle(context.Background(), lambdatest.InputOr(t, tc.input, "launch"))
+			lambdatest.Failure(t, got, err, tc.wantType, tc.wantInMsg...)
 			seen[tc.wantType] = true
 			if len(f.calls) != tc.wantCalls {
 				t.Errorf("DescribeInstances called %d times, want %d", len(f.calls), tc.wantCalls)
 			}
 			checkAsked(t, a, tc.wantAsked)
-			for _, s := range tc.wantInMsg {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("message %q lacks %q", err.Error(), s)
-				}
-			}
 		})
 	}
-	for _, name := range []string{"InvalidEvent", "InvalidConfig", "InvalidHostname", "InstanceNotFound", "AccessDenied", "Throttled", "Unavailable"} {
-		if !seen[name] {
-			t.Errorf("no case produces %s", name)
-		}
-	}
+	seen.Expect(t, "InvalidEvent", "InvalidConfig", "InvalidHostname", "InstanceNotFound", "AccessDenied", "Throttled", "Unavailable")
 }
 
 func TestMetadataOverrides(t *testing.T) {
@@ -383,11 +347,7 @@ func TestLogsCarryContext(t *testing.T) {
 	if _, err := newHandler(t, &fakeEC2{instance: instance("pending")}, &fakeAutoScaling{state: pendingWait}, &logs).Handle(context.Background(), lambdatest.Input(t, "launch")); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"execution":"0d5c1f6e-asgdns-test-execution"`, `"instanceId":"i-0a1b2c3d4e5f60718"`, `"asg":"web-prod"`} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("logs lack %s:\n%s", want, logs.String())
-		}
-	}
+	lambdatest.LogsContain(t, logs.String(), `"execution":"0d5c1f6e-asgdns-test-execution"`, `"instanceId":"i-0a1b2c3d4e5f60718"`, `"asg":"web-prod"`)
 }
 
 func BenchmarkHandle(b *testing.B) {

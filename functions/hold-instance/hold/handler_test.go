@@ -28,10 +28,6 @@ const (
 	termToken       = "fed1b025-e7b0-43db-b656-7ed399294135"
 )
 
-// fixtureHooks are the lifecycle hooks the fixture events name, as a
-// deployment lists them in ASGDNS_HOOK_NAMES.
-var fixtureHooks = workflow.HookNames{"dns-launch", "dns-terminate"}
-
 // aslBackoff is the backoff the state machine's Hold instance state declares.
 var aslBackoff = workflow.Backoff{FirstSeconds: 10, Rate: 2, MaxSeconds: 300, ThrottledMaxSeconds: 30}
 
@@ -74,9 +70,8 @@ func checkHeartbeats(t *testing.T, calls []*autoscaling.RecordLifecycleActionHea
 
 func newHandler(a *fakeAutoScaling, now time.Time, r float64, logs io.Writer) *Handler {
 	return &Handler{
-		AutoScaling: a, Hooks: fixtureHooks, Budget: DefaultBudget,
-		Now: func() time.Time { return now }, Rand: func() float64 { return r },
-		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		AutoScaling: a, Hooks: lambdatest.FixtureHooks, Budget: DefaultBudget,
+		Now: func() time.Time { return now }, Rand: func() float64 { return r }, Log: lambdatest.JSONLogger(logs, slog.LevelDebug),
 	}
 }
 
@@ -514,8 +509,7 @@ func TestHeartbeatAnswers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := lambdatest.ErrorServer(t, tc.status, tc.code, tc.message)
 			h := newHandler(nil, firstHoldAt, 0.5, io.Discard)
-			h.AutoScaling = autoscaling.NewFromConfig(aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
-				Credentials: aws.AnonymousCredentials{}})
+			h.AutoScaling = autoscaling.NewFromConfig(srv.SDKConfig(aws.AnonymousCredentials{}))
 			got, err := h.Handle(context.Background(), lambdatest.Input(t, "launch-unavailable"))
 			if name := workflow.Routed(err); name != tc.wantErr || (err != nil && tc.wantErr == "") {
 				t.Fatalf("got %+v, %v; want %q", got, err, tc.wantErr)
@@ -523,11 +517,7 @@ func TestHeartbeatAnswers(t *testing.T) {
 			if calls := srv.Calls(); len(calls) != 1 || calls[0] != "RecordLifecycleActionHeartbeat" {
 				t.Errorf("calls %v, want one RecordLifecycleActionHeartbeat", calls)
 			}
-			for _, s := range tc.wantInMsg {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("message %q lacks %q", err.Error(), s)
-				}
-			}
+			lambdatest.ErrorContains(t, err, tc.wantInMsg...)
 			if err != nil {
 				if got != nil {
 					t.Errorf("a failure with a result: %+v", got)
@@ -589,11 +579,7 @@ func TestInvalid(t *testing.T) {
 			if name := workflow.Routed(err); name != tc.wantType || got != nil {
 				t.Fatalf("got %+v, %v (%s); want %s", got, err, name, tc.wantType)
 			}
-			for _, s := range tc.wantInMsg {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("message %q lacks %q", err.Error(), s)
-				}
-			}
+			lambdatest.ErrorContains(t, err, tc.wantInMsg...)
 			if len(a.calls) != 0 {
 				t.Errorf("%d heartbeats for an invalid request", len(a.calls))
 			}
@@ -602,45 +588,21 @@ func TestInvalid(t *testing.T) {
 }
 
 func TestLoadBudget(t *testing.T) {
-	for _, tc := range []struct {
-		value string
-		set   bool
-		want  time.Duration
-		bad   bool
-	}{
-		{set: false, want: 30 * time.Minute},
-		{value: "", set: true, want: 30 * time.Minute},
-		{value: "  ", set: true, want: 30 * time.Minute},
-		{value: "60", set: true, want: time.Minute},
-		{value: " 1800 ", set: true, want: 30 * time.Minute},
-		{value: "43200", set: true, want: 12 * time.Hour},
-		{value: "59", set: true, bad: true},
-		{value: "43201", set: true, bad: true},
-		{value: "0", set: true, bad: true},
-		{value: "-1800", set: true, bad: true},
-		{value: "30m", set: true, bad: true},
-		{value: "1800.5", set: true, bad: true},
-		{value: "99999999999999999999", set: true, bad: true},
-	} {
-		t.Run(fmt.Sprintf("%q", tc.value), func(t *testing.T) {
-			got, err := LoadBudget(func(k string) (string, bool) {
-				if k == EnvHoldBudget && tc.set {
-					return tc.value, true
-				}
-				return "", false
-			})
-			if tc.bad {
-				if workflow.Routed(err) != "InvalidConfig" || !strings.Contains(err.Error(), "environment variable "+EnvHoldBudget) ||
-					!strings.Contains(err.Error(), "from 60 to 43200") {
-					t.Fatalf("got %v, %v; want an InvalidConfig naming %s and its bounds", got, err, EnvHoldBudget)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Fatalf("got %v, %v; want %v", got, err, tc.want)
-			}
-		})
-	}
+	lambdatest.CheckEnvDuration(t, EnvHoldBudget, LoadBudget, []lambdatest.EnvCase{
+		{Set: false, Want: 30 * time.Minute},
+		{Value: "", Set: true, Want: 30 * time.Minute},
+		{Value: "  ", Set: true, Want: 30 * time.Minute},
+		{Value: "60", Set: true, Want: time.Minute},
+		{Value: " 1800 ", Set: true, Want: 30 * time.Minute},
+		{Value: "43200", Set: true, Want: 12 * time.Hour},
+		{Value: "59", Set: true, Bad: true},
+		{Value: "43201", Set: true, Bad: true},
+		{Value: "0", Set: true, Bad: true},
+		{Value: "-1800", Set: true, Bad: true},
+		{Value: "30m", Set: true, Bad: true},
+		{Value: "1800.5", Set: true, Bad: true},
+		{Value: "99999999999999999999", Set: true, Bad: true},
+	}, "environment variable "+EnvHoldBudget, "from 60 to 43200")
 }
 
 func TestLogsCarryContext(t *testing.T) {
@@ -648,22 +610,14 @@ func TestLogsCarryContext(t *testing.T) {
 	if _, err := newHandler(&fakeAutoScaling{}, firstHoldAt, 0.5, &logs).Handle(context.Background(), lambdatest.Input(t, "launch-unavailable")); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"msg":"holding the instance"`, `"execution":"` + execution + `"`, `"instanceId":"` + fixtureInstance + `"`,
-		`"asg":"web-prod"`, `"holds":1`, `"waitSeconds":8`, `"heartbeat":"recorded"`, `"retrying":"Unavailable"`} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("logs lack %s:\n%s", want, logs.String())
-		}
-	}
+	lambdatest.LogsContain(t, logs.String(), `"msg":"holding the instance"`, `"execution":"`+execution+`"`, `"instanceId":"`+fixtureInstance+`"`,
+		`"asg":"web-prod"`, `"holds":1`, `"waitSeconds":8`, `"heartbeat":"recorded"`, `"retrying":"Unavailable"`)
 	logs.Reset()
 	if _, err := newHandler(&fakeAutoScaling{}, firstHoldAt.Add(DefaultBudget), 0.5, &logs).Handle(context.Background(),
 		request(t, "launch-unavailable", heldSince(3, firstHoldAt))); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"level":"WARN","msg":"hold budget spent: releasing the instance"`, `"heldSeconds":1800`, `"holds":4`} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("logs lack %s:\n%s", want, logs.String())
-		}
-	}
+	lambdatest.LogsContain(t, logs.String(), `"level":"WARN","msg":"hold budget spent: releasing the instance"`, `"heldSeconds":1800`, `"holds":4`)
 }
 
 func BenchmarkHandle(b *testing.B) {

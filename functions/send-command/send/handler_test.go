@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,29 +38,8 @@ const (
 
 var sentAt = time.Date(2026, 11, 20, 8, 15, 50, 0, time.UTC)
 
-// session stands in for the shared-services credentials of one instance's
-// execution, so a test can tell which session a call was made with.
-type session struct{ instanceID, execution string }
-
-func (s *session) Retrieve(context.Context) (aws.Credentials, error) {
-	return aws.Credentials{}, errors.New("fake session: never retrieved")
-}
-
 // sendCall is one SendCommand call as the fake saw it.
-type sendCall struct {
-	in     *ssm.SendCommandInput
-	optFns []func(*ssm.Options)
-}
-
-// credentials applies the call's options as the SDK does and returns the
-// session they select.
-func (c sendCall) credentials() aws.CredentialsProvider {
-	var o ssm.Options
-	for _, fn := range c.optFns {
-		fn(&o)
-	}
-	return o.Credentials
-}
+type sendCall = lambdatest.Call[ssm.SendCommandInput, ssm.Options]
 
 // fakeSSM records what was sent and answers with a command id (commandID
 // unless id says otherwise) or an error: err for every DC, or the DC's own
@@ -76,7 +54,7 @@ type fakeSSM struct {
 }
 
 func (f *fakeSSM) SendCommand(_ context.Context, in *ssm.SendCommandInput, optFns ...func(*ssm.Options)) (*ssm.SendCommandOutput, error) {
-	f.calls = append(f.calls, sendCall{in: in, optFns: optFns})
+	f.calls = append(f.calls, sendCall{In: in, OptFns: optFns})
 	if f.err != nil {
 		return nil, f.err
 	}
@@ -97,24 +75,13 @@ func (f *fakeSSM) SendCommand(_ context.Context, in *ssm.SendCommandInput, optFn
 func (f *fakeSSM) sentTo() []string {
 	var dcs []string
 	for _, c := range f.calls {
-		dcs = append(dcs, strings.Join(c.in.InstanceIds, "+"))
+		dcs = append(dcs, strings.Join(c.In.InstanceIds, "+"))
 	}
 	return dcs
 }
 
-// sessions records which sessions the handler asked for.
-type sessions struct{ asked []session }
-
-func (s *sessions) For(instanceID, execution string) aws.CredentialsProvider {
-	s.asked = append(s.asked, session{instanceID, execution})
-	return &session{instanceID, execution}
-}
-
-func newHandler(f *fakeSSM, s *sessions, logs io.Writer) *Handler {
-	return &Handler{
-		SSM: f, Credentials: s.For, Now: func() time.Time { return sentAt },
-		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
+func newHandler(f *fakeSSM, s *lambdatest.Sessions, logs io.Writer) *Handler {
+	return &Handler{SSM: f, Credentials: s.For, Now: func() time.Time { return sentAt }, Log: lambdatest.JSONLogger(logs, slog.LevelDebug)}
 }
 
 // withInstance changes $.instance of the launch input.
@@ -149,7 +116,7 @@ var fixtures = []struct {
 func TestFixtures(t *testing.T) {
 	for _, fx := range fixtures {
 		t.Run(fx.name, func(t *testing.T) {
-			f, s := &fakeSSM{id: fx.commandID}, &sessions{}
+			f, s := &fakeSSM{id: fx.commandID}, &lambdatest.Sessions{}
 			h := newHandler(f, s, io.Discard)
 			h.Now = func() time.Time { return fx.at }
 			got, err := h.Handle(context.Background(), lambdatest.Input(t, fx.name))
@@ -160,7 +127,7 @@ func TestFixtures(t *testing.T) {
 				t.Fatalf("SendCommand called %d times, want 1", len(f.calls))
 			}
 			lambdatest.Golden(t, "testdata/"+fx.name+".golden.json", got)
-			lambdatest.Golden(t, "testdata/"+fx.name+".sent.json", f.calls[0].in)
+			lambdatest.Golden(t, "testdata/"+fx.name+".sent.json", f.calls[0].In)
 		})
 	}
 }
@@ -179,12 +146,12 @@ func TestWhatIsSent(t *testing.T) {
 			"asgdns deregister web-prod-i-0a1b2c3d4e5f60718.corp.example.com 0d5c1f6e-asgdns-test-execution"},
 	} {
 		t.Run(tc.input, func(t *testing.T) {
-			f, s := &fakeSSM{}, &sessions{}
+			f, s := &fakeSSM{}, &lambdatest.Sessions{}
 			got, err := newHandler(f, s, io.Discard).Handle(context.Background(), lambdatest.Input(t, tc.input))
 			if err != nil {
 				t.Fatal(err)
 			}
-			in := f.calls[0].in
+			in := f.calls[0].In
 			check := func(what, got, want string) {
 				t.Helper()
 				if got != want {
@@ -221,11 +188,11 @@ func TestWhatIsSent(t *testing.T) {
 			}
 			// The call must carry the shared-services session of this
 			// instance's execution, not the function's own credentials.
-			if c, ok := f.calls[0].credentials().(*session); !ok || *c != (session{fixtureInstance, execution}) {
-				t.Errorf("SendCommand credentials = %#v, want the session for %s/%s", f.calls[0].credentials(), fixtureInstance, execution)
+			if c, ok := f.calls[0].Options().Credentials.(*lambdatest.Session); !ok || *c != (lambdatest.Session{InstanceID: fixtureInstance, Execution: execution}) {
+				t.Errorf("SendCommand credentials = %#v, want the session for %s/%s", f.calls[0].Options().Credentials, fixtureInstance, execution)
 			}
-			if len(s.asked) != 1 {
-				t.Errorf("asked for %d sessions, want 1", len(s.asked))
+			if len(s.Asked) != 1 {
+				t.Errorf("asked for %d sessions, want 1", len(s.Asked))
 			}
 			want := workflow.CommandResult{CommandID: commandID, DCInstanceID: dc1, Step: workflow.StepWindows,
 				DocumentName: "asgdns-dns-record", Action: tc.action, Attempt: 1, SentAt: sentAt}
@@ -277,7 +244,7 @@ func TestRoundRobin(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("after %v of %d", tc.previous, max(len(tc.dcs), 2)), func(t *testing.T) {
 			f := &fakeSSM{}
-			got, err := newHandler(f, &sessions{}, io.Discard).Handle(context.Background(), withAttempt(t, tc.previous, tc.dcs))
+			got, err := newHandler(f, &lambdatest.Sessions{}, io.Discard).Handle(context.Background(), withAttempt(t, tc.previous, tc.dcs))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -298,7 +265,7 @@ func TestRoundRobin(t *testing.T) {
 	req["retryCount"] = 1
 	input, _ := json.Marshal(req)
 	f := &fakeSSM{}
-	if got, err := newHandler(f, &sessions{}, io.Discard).Handle(context.Background(), input); err != nil || got.DCInstanceID != dc2 || got.Attempt != 2 {
+	if got, err := newHandler(f, &lambdatest.Sessions{}, io.Discard).Handle(context.Background(), input); err != nil || got.DCInstanceID != dc2 || got.Attempt != 2 {
 		t.Errorf("with a retry count: %+v, %v; want %s, attempt 2", got, err, dc2)
 	}
 }
@@ -334,7 +301,7 @@ func TestSkipsDCsNotOnline(t *testing.T) {
 				f.dcErr[dc] = offline
 			}
 			var logs bytes.Buffer
-			got, err := newHandler(f, &sessions{}, &logs).Handle(context.Background(), withAttempt(t, tc.previous, tc.dcs))
+			got, err := newHandler(f, &lambdatest.Sessions{}, &logs).Handle(context.Background(), withAttempt(t, tc.previous, tc.dcs))
 			if sent := f.sentTo(); strings.Join(sent, ",") != strings.Join(tc.wantSent, ",") {
 				t.Errorf("sent to %v, want %v", sent, tc.wantSent)
 			}
@@ -342,12 +309,8 @@ func TestSkipsDCsNotOnline(t *testing.T) {
 				if workflow.Routed(err) != "Unavailable" || got != nil {
 					t.Fatalf("got %+v, %v; want Unavailable and no command", got, err)
 				}
-				for _, s := range []string{"ssm:SendCommand " + `"` + strings.Join(tc.wantSent, ",") + `"`, "no DC is online in Systems Manager (InvalidInstanceId)",
-					"Fleet Manager", "instances are held meanwhile (up to the hold budget)"} {
-					if !strings.Contains(err.Error(), s) {
-						t.Errorf("message %q lacks %q", err.Error(), s)
-					}
-				}
+				lambdatest.ErrorContains(t, err, "ssm:SendCommand "+`"`+strings.Join(tc.wantSent, ",")+`"`, "no DC is online in Systems Manager (InvalidInstanceId)",
+					"Fleet Manager", "instances are held meanwhile (up to the hold budget)")
 				return
 			}
 			if err != nil {
@@ -381,7 +344,7 @@ func TestThrottledKeepsTheDC(t *testing.T) {
 		t.Run(fmt.Sprintf("after %v", previous), func(t *testing.T) {
 			input := withAttempt(t, previous, nil)
 			f := &fakeSSM{err: apiError("ThrottlingException")}
-			got, err := newHandler(f, &sessions{}, io.Discard).Handle(context.Background(), input)
+			got, err := newHandler(f, &lambdatest.Sessions{}, io.Discard).Handle(context.Background(), input)
 			if workflow.Routed(err) != "Throttled" || got != nil {
 				t.Fatalf("got %+v, %v; want Throttled and no command", got, err)
 			}
@@ -389,7 +352,7 @@ func TestThrottledKeepsTheDC(t *testing.T) {
 				t.Errorf("throttled call went to %s, want %s only: a throttle is not a DC tried", sent, want)
 			}
 			f.err = nil
-			again, err := newHandler(f, &sessions{}, io.Discard).Handle(context.Background(), input)
+			again, err := newHandler(f, &lambdatest.Sessions{}, io.Discard).Handle(context.Background(), input)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -402,7 +365,7 @@ func TestThrottledKeepsTheDC(t *testing.T) {
 
 func TestLinuxDCRunsTheLinuxStep(t *testing.T) {
 	input := withTarget(t, func(tg map[string]any) { tg["dcPlatform"] = "Linux" })
-	got, err := newHandler(&fakeSSM{}, &sessions{}, io.Discard).Handle(context.Background(), input)
+	got, err := newHandler(&fakeSSM{}, &lambdatest.Sessions{}, io.Discard).Handle(context.Background(), input)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,8 +411,7 @@ func apiError(code string) error {
 // stsError is how the SDK reports a refused AssumeRole made while signing an
 // SSM call: an SSM operation error wrapping the STS one.
 func stsError(code string) error {
-	return &smithy.OperationError{ServiceID: "SSM", OperationName: "SendCommand", Err: fmt.Errorf("failed to retrieve credentials: %w",
-		&smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole", Err: apiError(code)})}
+	return lambdatest.CredentialsError("SSM", "SendCommand", apiError(code))
 }
 
 // TestErrors lists every error this step can return and what causes it.
@@ -518,21 +480,12 @@ func TestErrors(t *testing.T) {
 		{name: "timeout", err: fmt.Errorf("operation error SSM: SendCommand: %w", context.DeadlineExceeded), wantCalls: 1, wantType: "Unavailable"},
 		{name: "no command id", noCommand: true, wantCalls: 1, wantType: "Unavailable", wantInMsg: []string{"no command id"}},
 	}
-	seen := map[string]bool{}
+	seen := lambdatest.Produced{}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f, s := &fakeSSM{err: tc.err, noCommand: tc.noCommand}, &sessions{}
-			input := tc.input
-			if input == nil {
-				input = lambdatest.Input(t, "launch")
-			}
-			got, err := newHandler(f, s, io.Discard).Handle(context.Background(), input)
-			if err == nil {
-				t.Fatalf("got %+v, want a %s", got, tc.wantType)
-			}
-			if name := workflow.Routed(err); name != tc.wantType {
-				t.Fatalf("error %T (%v), want %s", err, err, tc.wantType)
-			}
+			f, s := &fakeSSM{err: tc.err, noCommand: tc.noCommand}, &lambdatest.Sessions{}
+			got, err := newHandler(f, s, io.Discard).Handle(context.Background(), lambdatest.InputOr(t, tc.input, "launch"))
+			lambdatest.Failure(t, got, err, tc.wantType, tc.wantInMsg...)
 			seen[tc.wantType] = true
 			if len(f.calls) != tc.wantCalls {
 				t.Errorf("SendCommand called %d times, want %d", len(f.calls), tc.wantCalls)
@@ -540,34 +493,21 @@ func TestErrors(t *testing.T) {
 			if got != nil {
 				t.Errorf("a failure with a result: %+v", got)
 			}
-			if tc.wantCalls == 0 && len(s.asked) != 0 {
-				t.Errorf("asked for credentials %v after a validation failure", s.asked)
-			}
-			for _, want := range tc.wantInMsg {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("message %q lacks %q", err.Error(), want)
-				}
+			if tc.wantCalls == 0 && len(s.Asked) != 0 {
+				t.Errorf("asked for credentials %v after a validation failure", s.Asked)
 			}
 		})
 	}
-	for _, name := range []string{"InvalidEvent", "InvalidHostname", "CommandRejected", "AccessDenied", "Throttled", "Unavailable"} {
-		if !seen[name] {
-			t.Errorf("no case produces %s", name)
-		}
-	}
+	seen.Expect(t, "InvalidEvent", "InvalidHostname", "CommandRejected", "AccessDenied", "Throttled", "Unavailable")
 }
 
 func TestLogsCarryContext(t *testing.T) {
 	var logs bytes.Buffer
-	if _, err := newHandler(&fakeSSM{}, &sessions{}, &logs).Handle(context.Background(), lambdatest.Input(t, "launch")); err != nil {
+	if _, err := newHandler(&fakeSSM{}, &lambdatest.Sessions{}, &logs).Handle(context.Background(), lambdatest.Input(t, "launch")); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"execution":"` + execution + `"`, `"instanceId":"` + fixtureInstance + `"`, `"asg":"web-prod"`,
-		`"dc":"` + dc1 + `"`, `"commandId":"` + commandID + `"`} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("logs lack %s:\n%s", want, logs.String())
-		}
-	}
+	lambdatest.LogsContain(t, logs.String(), `"execution":"`+execution+`"`, `"instanceId":"`+fixtureInstance+`"`, `"asg":"web-prod"`,
+		`"dc":"`+dc1+`"`, `"commandId":"`+commandID+`"`)
 }
 
 // sendCommandAnswer is a SendCommand response body as SSM sends it.
@@ -578,16 +518,7 @@ const sendCommandAnswer = `{"Command":{"CommandId":"` + commandID + `","Document
 "ErrorCount":0,"DeliveryTimedOutCount":0,"ServiceRole":"","NotificationConfig":{"NotificationArn":"","NotificationEvents":[],"NotificationType":""},
 "CloudWatchOutputConfig":{"CloudWatchLogGroupName":"","CloudWatchOutputEnabled":true},"TimeoutSeconds":60,"TriggeredAlarms":[]}}`
 
-var secrets = []string{lambdatest.FakeAccessKeyID, lambdatest.FakeSecretAccessKey, lambdatest.FakeSessionToken, externalID}
-
-func assertNoSecrets(t *testing.T, what, text string) {
-	t.Helper()
-	for _, s := range secrets {
-		if strings.Contains(text, s) {
-			t.Errorf("%s contains %q:\n%s", what, s, text)
-		}
-	}
-}
+var secrets = lambdatest.Secrets(externalID)
 
 // TestNoSecretsInOutputOrLogs runs the handler in-process with the real SDK
 // and the real cross-account provider against a fake AWS endpoint, and
@@ -612,42 +543,25 @@ func TestNoSecretsInOutputOrLogs(t *testing.T) {
 				answers["SendCommand"] = sendCommandAnswer
 			}
 			srv := lambdatest.NewAWS(t, answers, http.StatusForbidden, tc.code, "refused by the test endpoint")
-			cfg := aws.Config{
-				Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
-				Credentials: credentials.NewStaticCredentialsProvider("AKIDLAMBDATEST", "lambdatest-secret", ""),
-			}
+			cfg := srv.SDKConfig(credentials.NewStaticCredentialsProvider("AKIDLAMBDATEST", "lambdatest-secret", ""))
 			roles := crossaccount.New(sts.NewFromConfig(cfg), config.Session{RoleARN: roleARN, Account: "222222222222", ExternalID: externalID})
 			var logs bytes.Buffer
-			h := &Handler{SSM: ssm.NewFromConfig(cfg), Credentials: roles.For, Now: time.Now,
-				Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+			h := &Handler{SSM: ssm.NewFromConfig(cfg), Credentials: roles.For, Now: time.Now, Log: lambdatest.JSONLogger(&logs, slog.LevelDebug)}
 			got, err := h.Handle(context.Background(), lambdatest.Input(t, "launch"))
-			if name := workflow.Routed(err); name != tc.wantErr {
-				t.Fatalf("error %v (%s), want %q", err, name, tc.wantErr)
-			}
-			if calls := srv.Calls(); len(calls) == 0 || calls[0] != "AssumeRole" {
-				t.Fatalf("calls %v: the role was never assumed, so this test proves nothing", calls)
-			}
-			out, _ := json.Marshal(got)
-			assertNoSecrets(t, "output", string(out))
-			if err != nil {
-				assertNoSecrets(t, "error", err.Error())
-			}
-			assertNoSecrets(t, "logs", logs.String())
-			if logs.Len() == 0 {
-				t.Error("nothing logged")
-			}
+			srv.CheckAssumedFirst(t, err, tc.wantErr)
+			lambdatest.CheckNoSecrets(t, got, err, logs.String(), secrets)
 		})
 	}
 }
 
 func BenchmarkHandle(b *testing.B) {
-	f, s := &fakeSSM{}, &sessions{}
+	f, s := &fakeSSM{}, &lambdatest.Sessions{}
 	h := newHandler(f, s, io.Discard)
 	input := lambdatest.Input(b, "launch")
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		f.calls, s.asked = f.calls[:0], s.asked[:0]
+		f.calls, s.Asked = f.calls[:0], s.Asked[:0]
 		if _, err := h.Handle(ctx, input); err != nil {
 			b.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/asgdns/asgdns/workflow/lambdatest"
 	"github.com/asgdns/asgdns/workflow/metrics/emftest"
 )
 
@@ -36,7 +37,7 @@ func TestMetrics(t *testing.T) {
 				f.dcErr[dc] = apiError("InvalidInstanceId")
 			}
 			var logs bytes.Buffer
-			_, _ = newHandler(f, &sessions{}, &logs).Handle(context.Background(), withAttempt(t, tc.previous, tc.dcs))
+			_, _ = newHandler(f, &lambdatest.Sessions{}, &logs).Handle(context.Background(), withAttempt(t, tc.previous, tc.dcs))
 			var got []string
 			for _, d := range emftest.Data(t, logs.Bytes()) {
 				got = append(got, d.String())
@@ -52,7 +53,7 @@ func TestMetrics(t *testing.T) {
 	t.Run("nothing sent, nothing counted", func(t *testing.T) {
 		var logs bytes.Buffer
 		f := &fakeSSM{err: apiError("ThrottlingException")}
-		if _, err := newHandler(f, &sessions{}, &logs).Handle(context.Background(), withAttempt(t, nil, nil)); err == nil {
+		if _, err := newHandler(f, &lambdatest.Sessions{}, &logs).Handle(context.Background(), withAttempt(t, nil, nil)); err == nil {
 			t.Fatal("no error")
 		}
 		if strings.Contains(logs.String(), `"_aws"`) {

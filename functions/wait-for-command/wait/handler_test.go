@@ -125,20 +125,7 @@ func failed(details string, code int32, outcome, message, stderr string) answer 
 }
 
 // pollCall is one GetCommandInvocation call as the fake saw it.
-type pollCall struct {
-	in     *ssm.GetCommandInvocationInput
-	optFns []func(*ssm.Options)
-}
-
-// credentials applies the call's options as the SDK does and returns the
-// session they select.
-func (c pollCall) credentials() aws.CredentialsProvider {
-	var o ssm.Options
-	for _, fn := range c.optFns {
-		fn(&o)
-	}
-	return o.Credentials
-}
+type pollCall = lambdatest.Call[ssm.GetCommandInvocationInput, ssm.Options]
 
 // fakeSSM answers from a script; the last answer repeats.
 type fakeSSM struct {
@@ -147,7 +134,7 @@ type fakeSSM struct {
 }
 
 func (f *fakeSSM) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvocationInput, optFns ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error) {
-	f.calls = append(f.calls, pollCall{in: in, optFns: optFns})
+	f.calls = append(f.calls, pollCall{In: in, OptFns: optFns})
 	a := f.answers[min(len(f.calls), len(f.answers))-1]
 	if a.err != nil {
 		return nil, a.err
@@ -157,21 +144,6 @@ func (f *fakeSSM) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvo
 		Status: types.CommandInvocationStatus(a.status), StatusDetails: aws.String(a.details), ResponseCode: a.code,
 		StandardOutputContent: aws.String(a.stdout), StandardErrorContent: aws.String(a.stderr),
 	}, nil
-}
-
-// session stands in for the shared-services credentials of one instance's
-// execution, so a test can tell which session a call was made with.
-type session struct{ instanceID, execution string }
-
-func (s *session) Retrieve(context.Context) (aws.Credentials, error) {
-	return aws.Credentials{}, errors.New("fake session: never retrieved")
-}
-
-type sessions struct{ asked []session }
-
-func (s *sessions) For(instanceID, execution string) aws.CredentialsProvider {
-	s.asked = append(s.asked, session{instanceID, execution})
-	return &session{instanceID, execution}
 }
 
 // fakeHeartbeats records lifecycle heartbeats.
@@ -188,29 +160,11 @@ func (f *fakeHeartbeats) RecordLifecycleActionHeartbeat(_ context.Context, in *a
 	return &autoscaling.RecordLifecycleActionHeartbeatOutput{}, f.err
 }
 
-// fixtureHooks are the lifecycle hooks the fixture events name, as a
-// deployment lists them in ASGDNS_HOOK_NAMES.
-var fixtureHooks = workflow.HookNames{"dns-launch", "dns-terminate"}
-
-func newHandler(f *fakeSSM, c *clock, s *sessions, logs io.Writer) *Handler {
+func newHandler(f *fakeSSM, c *clock, s *lambdatest.Sessions, logs io.Writer) *Handler {
 	return &Handler{
-		SSM: f, AutoScaling: &fakeHeartbeats{}, Credentials: s.For, Budget: DefaultBudget, Hooks: fixtureHooks, Now: c.Now, Sleep: c.Sleep,
-		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		SSM: f, AutoScaling: &fakeHeartbeats{}, Credentials: s.For, Budget: DefaultBudget, Hooks: lambdatest.FixtureHooks, Now: c.Now, Sleep: c.Sleep,
+		Log: lambdatest.JSONLogger(logs, slog.LevelDebug),
 	}
-}
-
-// caught is a routed error as a Catch records it in the state ($.error,
-// $.commandError): the name, and Lambda's error payload as the cause.
-func caught(t testing.TB, err error) workflow.CaughtError {
-	t.Helper()
-	cause, mErr := json.Marshal(struct {
-		Message string `json:"errorMessage"`
-		Type    string `json:"errorType"`
-	}{err.Error(), workflow.Routed(err)})
-	if mErr != nil {
-		t.Fatal(mErr)
-	}
-	return workflow.CaughtError{Error: workflow.Routed(err), Cause: string(cause)}
 }
 
 // after returns a clock d after the launch input's command was sent.
@@ -292,7 +246,7 @@ func TestFixtures(t *testing.T) {
 				input = tc.name
 			}
 			f := &fakeSSM{answers: tc.answers}
-			got, err := newHandler(f, &clock{now: tc.start}, &sessions{}, io.Discard).Handle(context.Background(), lambdatest.Input(t, input))
+			got, err := newHandler(f, &clock{now: tc.start}, &lambdatest.Sessions{}, io.Discard).Handle(context.Background(), lambdatest.Input(t, input))
 			if name := workflow.Routed(err); name != tc.wantErr || (err != nil && tc.wantErr == "") {
 				t.Fatalf("Handle: %v (%s), want %q", err, name, tc.wantErr)
 			}
@@ -300,7 +254,7 @@ func TestFixtures(t *testing.T) {
 				t.Errorf("GetCommandInvocation called %d times, want %d", len(f.calls), tc.calls)
 			}
 			if err != nil {
-				lambdatest.Golden(t, "testdata/"+tc.name+".golden.json", caught(t, err))
+				lambdatest.Golden(t, "testdata/"+tc.name+".golden.json", lambdatest.Caught(t, err))
 				return
 			}
 			lambdatest.Golden(t, "testdata/"+tc.name+".golden.json", got)
@@ -324,7 +278,7 @@ func TestWhatIsSent(t *testing.T) {
 		{"no instance section", lambdatest.WithState(t, "launch", func(s map[string]any) { delete(s, "instance") }), commandID, dc1, workflow.StepWindows, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, s := &fakeSSM{answers: []answer{pending, inProgress, success("created")}}, &sessions{}
+			f, s := &fakeSSM{answers: []answer{pending, inProgress, success("created")}}, &lambdatest.Sessions{}
 			if _, err := newHandler(f, after(time.Second), s, io.Discard).Handle(context.Background(), tc.input); err != nil {
 				t.Fatal(err)
 			}
@@ -332,15 +286,15 @@ func TestWhatIsSent(t *testing.T) {
 				t.Fatalf("%d calls, want 3", len(f.calls))
 			}
 			for i, c := range f.calls {
-				if got := [3]string{aws.ToString(c.in.CommandId), aws.ToString(c.in.InstanceId), aws.ToString(c.in.PluginName)}; got != [3]string{tc.id, tc.dc, tc.step} {
+				if got := [3]string{aws.ToString(c.In.CommandId), aws.ToString(c.In.InstanceId), aws.ToString(c.In.PluginName)}; got != [3]string{tc.id, tc.dc, tc.step} {
 					t.Errorf("call %d asked for %v, want command %s on %s, plugin %s", i, got, tc.id, tc.dc, tc.step)
 				}
-				if got, ok := c.credentials().(*session); !ok || *got != (session{tc.sessionOf, execution}) {
-					t.Errorf("call %d credentials = %#v, want the session for %q/%s", i, c.credentials(), tc.sessionOf, execution)
+				if got, ok := c.Options().Credentials.(*lambdatest.Session); !ok || *got != (lambdatest.Session{InstanceID: tc.sessionOf, Execution: execution}) {
+					t.Errorf("call %d credentials = %#v, want the session for %q/%s", i, c.Options().Credentials, tc.sessionOf, execution)
 				}
 			}
-			if len(s.asked) != 1 {
-				t.Errorf("asked for %d sessions, want 1 per invocation", len(s.asked))
+			if len(s.Asked) != 1 {
+				t.Errorf("asked for %d sessions, want 1 per invocation", len(s.Asked))
 			}
 		})
 	}
@@ -388,7 +342,7 @@ func TestPolling(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, c := &fakeSSM{answers: tc.answers}, after(tc.start)
-			h := newHandler(f, c, &sessions{}, io.Discard)
+			h := newHandler(f, c, &lambdatest.Sessions{}, io.Discard)
 			switch {
 			case tc.budget > 0:
 				h.Budget = tc.budget
@@ -433,7 +387,7 @@ func TestDeadlineBoundsTheBudget(t *testing.T) {
 	ctx, cancel := context.WithDeadline(context.Background(), c.now.Add(6*time.Second))
 	defer cancel()
 	f := &fakeSSM{answers: []answer{inProgress}}
-	got, err := newHandler(f, c, &sessions{}, io.Discard).Handle(ctx, lambdatest.Input(t, "launch"))
+	got, err := newHandler(f, c, &lambdatest.Sessions{}, io.Discard).Handle(ctx, lambdatest.Input(t, "launch"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -484,7 +438,7 @@ func TestHeartbeat(t *testing.T) {
 				input = lambdatest.Input(t, "launch")
 			}
 			hb := &fakeHeartbeats{err: tc.err}
-			h := newHandler(&fakeSSM{answers: tc.answers}, after(3*time.Second), &sessions{}, io.Discard)
+			h := newHandler(&fakeSSM{answers: tc.answers}, after(3*time.Second), &lambdatest.Sessions{}, io.Discard)
 			h.AutoScaling, h.Budget = hb, 0
 			if _, err := h.Handle(context.Background(), input); workflow.Routed(err) != tc.wantErr || (err != nil && tc.wantErr == "") {
 				t.Fatalf("got %v, want %q", err, tc.wantErr)
@@ -530,7 +484,7 @@ func TestPollsAndNextWait(t *testing.T) {
 					s["invocation"] = tc.previous
 				}
 			})
-			h := newHandler(&fakeSSM{answers: []answer{inProgress}}, after(time.Second), &sessions{}, io.Discard)
+			h := newHandler(&fakeSSM{answers: []answer{inProgress}}, after(time.Second), &lambdatest.Sessions{}, io.Discard)
 			h.Budget = 0
 			got, err := h.Handle(context.Background(), input)
 			if err != nil {
@@ -548,7 +502,7 @@ func TestOutputIsTrimmed(t *testing.T) {
 	stdout := strings.Repeat("line of progress é\n", 400) + resultLine("replaced", "") + "\n\n"
 	stderr := strings.Repeat("warning: slow zone transfer\n", 100) + "last warning"
 	f := &fakeSSM{answers: []answer{{status: "Success", details: "Success", stdout: stdout, stderr: stderr}}}
-	got, err := newHandler(f, after(time.Second), &sessions{}, io.Discard).Handle(context.Background(), lambdatest.Input(t, "launch"))
+	got, err := newHandler(f, after(time.Second), &lambdatest.Sessions{}, io.Discard).Handle(context.Background(), lambdatest.Input(t, "launch"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -608,8 +562,7 @@ func apiError(code string) error {
 // stsError is how the SDK reports a refused AssumeRole made while signing an
 // SSM call: an SSM operation error wrapping the STS one.
 func stsError(code string) error {
-	return &smithy.OperationError{ServiceID: "SSM", OperationName: "GetCommandInvocation", Err: fmt.Errorf("failed to retrieve credentials: %w",
-		&smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole", Err: apiError(code)})}
+	return lambdatest.CredentialsError("SSM", "GetCommandInvocation", apiError(code))
 }
 
 // TestErrors lists every error this step can return and the SDK error or
@@ -717,44 +670,26 @@ func TestErrors(t *testing.T) {
 		{name: "stderr is trimmed", answers: []answer{failed("Failed", 2, "", "", strings.Repeat("x", 5000)+"the end")}, wantType: "CommandFailed", wantCalls: 1,
 			wantInMsg: []string{`stderr ends "xxx`, `the end"`}},
 	}
-	seen := map[string]bool{}
+	seen := lambdatest.Produced{}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f, s, c := &fakeSSM{answers: tc.answers}, &sessions{}, after(3*time.Second)
+			f, s, c := &fakeSSM{answers: tc.answers}, &lambdatest.Sessions{}, after(3*time.Second)
 			c.sleepErr = tc.sleepErr
-			input := tc.input
-			if input == nil {
-				input = lambdatest.Input(t, "launch")
-			}
-			got, err := newHandler(f, c, s, io.Discard).Handle(context.Background(), input)
-			if err == nil {
-				t.Fatalf("got %+v, want a %s", got, tc.wantType)
-			}
-			if name := workflow.Routed(err); name != tc.wantType {
-				t.Fatalf("error %T (%v), want %s", err, err, tc.wantType)
-			}
+			got, err := newHandler(f, c, s, io.Discard).Handle(context.Background(), lambdatest.InputOr(t, tc.input, "launch"))
+			lambdatest.Failure(t, got, err, tc.wantType, tc.wantInMsg...)
 			seen[tc.wantType] = true
 			if len(f.calls) != tc.wantCalls {
 				t.Errorf("GetCommandInvocation called %d times, want %d", len(f.calls), tc.wantCalls)
 			}
-			if tc.wantCalls == 0 && len(s.asked) != 0 {
-				t.Errorf("asked for credentials %v after a validation failure", s.asked)
-			}
-			for _, want := range tc.wantInMsg {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("message %q lacks %q", err.Error(), want)
-				}
+			if tc.wantCalls == 0 && len(s.Asked) != 0 {
+				t.Errorf("asked for credentials %v after a validation failure", s.Asked)
 			}
 			if len(err.Error()) > 2000 {
 				t.Errorf("message is %d bytes: trim it", len(err.Error()))
 			}
 		})
 	}
-	for _, name := range []string{"InvalidEvent", "AccessDenied", "CommandRejected", "Conflict", "CommandFailed", "Throttled", "Unavailable"} {
-		if !seen[name] {
-			t.Errorf("no case produces %s", name)
-		}
-	}
+	seen.Expect(t, "InvalidEvent", "AccessDenied", "CommandRejected", "Conflict", "CommandFailed", "Throttled", "Unavailable")
 }
 
 // TestVerdicts: a command that ran decides by its verdict whether the
@@ -769,12 +704,13 @@ func TestVerdicts(t *testing.T) {
 	verdict := func(outcome string, code int32) answer {
 		return answer{status: "Failed", details: "Failed", code: code, stdout: resultLine(outcome, "nothing was changed") + "\n"}
 	}
-	cases := []struct {
+	type verdictCase struct {
 		name string
 		a    answer
 		want string
 		fix  string
-	}{
+	}
+	cases := []verdictCase{
 		{"conflict", conflict(owner, fqdn+" is owned by "+owner+": nothing was changed"), "Conflict", "fix: the name holds records asgdns did not write"},
 		{"zone not allowed", verdict(workflow.OutcomeZoneNotAllowed, 10), "AccessDenied", "fix: add <application account>:<zone> to the shared-services stack's TenantZones"},
 		{"invalid", verdict(workflow.OutcomeInvalid, 10), "CommandRejected", "fix: the document refused the parameters asgdns validated"},
@@ -788,25 +724,15 @@ func TestVerdicts(t *testing.T) {
 		{"terminated", failed("Terminated", -1, "", "", ""), "Unavailable", "fix: check the DC is running and shows Online"},
 	}
 	for _, rcode := range workflow.RefusingRcodes {
-		cases = append(cases, struct {
-			name string
-			a    answer
-			want string
-			fix  string
-		}{"dns-error " + rcode, dnsError(rcode), "AccessDenied", "fix: the DNS server refuses asgdns's updates (" + rcode + ")"})
+		cases = append(cases, verdictCase{"dns-error " + rcode, dnsError(rcode), "AccessDenied", "fix: the DNS server refuses asgdns's updates (" + rcode + ")"})
 	}
 	for _, rcode := range []string{"SERVFAIL", "TIMEOUT", "UNREACHABLE", "ERROR", "NXRRSET", "YXDOMAIN"} {
-		cases = append(cases, struct {
-			name string
-			a    answer
-			want string
-			fix  string
-		}{"dns-error " + rcode, dnsError(rcode), "Unavailable", "fix: the DNS server did not answer or failed (" + rcode + ")"})
+		cases = append(cases, verdictCase{"dns-error " + rcode, dnsError(rcode), "Unavailable", "fix: the DNS server did not answer or failed (" + rcode + ")"})
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f, hb := &fakeSSM{answers: []answer{tc.a}}, &fakeHeartbeats{}
-			h := newHandler(f, after(3*time.Second), &sessions{}, io.Discard)
+			h := newHandler(f, after(3*time.Second), &lambdatest.Sessions{}, io.Discard)
 			h.AutoScaling = hb
 			got, err := h.Handle(context.Background(), lambdatest.Input(t, "launch"))
 			if name := workflow.Routed(err); name != tc.want {
@@ -829,55 +755,28 @@ func TestVerdicts(t *testing.T) {
 }
 
 func TestLoadBudget(t *testing.T) {
-	for _, tc := range []struct {
-		value string
-		set   bool
-		want  time.Duration
-		bad   bool
-	}{
-		{set: false, want: 20 * time.Second},
-		{value: "", set: true, want: 20 * time.Second},
-		{value: "0", set: true, want: 0},
-		{value: " 45 ", set: true, want: 45 * time.Second},
-		{value: "300", set: true, want: 300 * time.Second},
-		{value: "301", set: true, bad: true},
-		{value: "-1", set: true, bad: true},
-		{value: "20s", set: true, bad: true},
-		{value: "1.5", set: true, bad: true},
-		{value: "99999999999999999999", set: true, bad: true},
-	} {
-		t.Run(fmt.Sprintf("%q", tc.value), func(t *testing.T) {
-			got, err := LoadBudget(func(k string) (string, bool) {
-				if k == EnvPollBudget && tc.set {
-					return tc.value, true
-				}
-				return "", false
-			})
-			if tc.bad {
-				if workflow.Routed(err) != "InvalidConfig" || !strings.Contains(err.Error(), EnvPollBudget) {
-					t.Fatalf("got %v, %v; want an InvalidConfig naming %s", got, err, EnvPollBudget)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Fatalf("got %v, %v; want %v", got, err, tc.want)
-			}
-		})
-	}
+	lambdatest.CheckEnvDuration(t, EnvPollBudget, LoadBudget, []lambdatest.EnvCase{
+		{Set: false, Want: 20 * time.Second},
+		{Value: "", Set: true, Want: 20 * time.Second},
+		{Value: "0", Set: true, Want: 0},
+		{Value: " 45 ", Set: true, Want: 45 * time.Second},
+		{Value: "300", Set: true, Want: 300 * time.Second},
+		{Value: "301", Set: true, Bad: true},
+		{Value: "-1", Set: true, Bad: true},
+		{Value: "20s", Set: true, Bad: true},
+		{Value: "1.5", Set: true, Bad: true},
+		{Value: "99999999999999999999", Set: true, Bad: true},
+	}, EnvPollBudget)
 }
 
 func TestLogsCarryContext(t *testing.T) {
 	var logs bytes.Buffer
 	f := &fakeSSM{answers: []answer{inProgress, success("created")}}
-	if _, err := newHandler(f, after(time.Second), &sessions{}, &logs).Handle(context.Background(), lambdatest.Input(t, "launch")); err != nil {
+	if _, err := newHandler(f, after(time.Second), &lambdatest.Sessions{}, &logs).Handle(context.Background(), lambdatest.Input(t, "launch")); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"execution":"` + execution + `"`, `"instanceId":"` + fixtureInstance + `"`, `"asg":"web-prod"`,
-		`"commandId":"` + commandID + `"`, `"dc":"` + dc1 + `"`, `"outcome":"created"`} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("logs lack %s:\n%s", want, logs.String())
-		}
-	}
+	lambdatest.LogsContain(t, logs.String(), `"execution":"`+execution+`"`, `"instanceId":"`+fixtureInstance+`"`, `"asg":"web-prod"`,
+		`"commandId":"`+commandID+`"`, `"dc":"`+dc1+`"`, `"outcome":"created"`)
 }
 
 // invocationBody is a GetCommandInvocation response body as SSM sends it.
@@ -895,19 +794,10 @@ func invocationBody(status, details string, code int, stdout, stderr string) str
 
 // secrets are what must never leave: the session's credentials, the
 // ExternalId, and key material a DC's tools can print.
-var secrets = append([]string{lambdatest.FakeAccessKeyID, lambdatest.FakeSecretAccessKey, lambdatest.FakeSessionToken, externalID}, keyMaterial...)
+var secrets = lambdatest.Secrets(append([]string{externalID}, keyMaterial...)...)
 
 // badKeyStderr is what nsupdate prints of a malformed key.
 const badKeyStderr = "could not create key from hmac-sha256:asgdns:" + badKeySecret + "!!!: bad base64 encoding\n"
-
-func assertNoSecrets(t *testing.T, what, text string) {
-	t.Helper()
-	for _, s := range secrets {
-		if strings.Contains(text, s) {
-			t.Errorf("%s contains %q:\n%s", what, s, text)
-		}
-	}
-}
 
 // TestNoSecretsInOutputOrLogs runs the handler in-process with the real SDK
 // and the real cross-account provider against a fake AWS endpoint, and
@@ -937,44 +827,28 @@ func TestNoSecretsInOutputOrLogs(t *testing.T) {
 				answers["GetCommandInvocation"] = tc.answer
 			}
 			srv := lambdatest.NewAWS(t, answers, http.StatusForbidden, tc.code, "refused by the test endpoint")
-			cfg := aws.Config{
-				Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
-				Credentials: credentials.NewStaticCredentialsProvider("AKIDLAMBDATEST", "lambdatest-secret", ""),
-			}
+			cfg := srv.SDKConfig(credentials.NewStaticCredentialsProvider("AKIDLAMBDATEST", "lambdatest-secret", ""))
 			roles := crossaccount.New(sts.NewFromConfig(cfg), config.Session{RoleARN: roleARN, Account: "222222222222", ExternalID: externalID})
 			var logs bytes.Buffer
 			c := after(time.Second)
 			h := &Handler{SSM: ssm.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), Credentials: roles.For, Budget: DefaultBudget, Now: c.Now, Sleep: c.Sleep,
-				Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+				Log: lambdatest.JSONLogger(&logs, slog.LevelDebug)}
 			got, err := h.Handle(context.Background(), lambdatest.Input(t, "launch"))
-			if name := workflow.Routed(err); name != tc.wantErr {
-				t.Fatalf("error %v (%s), want %q", err, name, tc.wantErr)
-			}
-			if calls := srv.Calls(); len(calls) == 0 || calls[0] != "AssumeRole" {
-				t.Fatalf("calls %v: the role was never assumed, so this test proves nothing", calls)
-			}
-			out, _ := json.Marshal(got)
-			assertNoSecrets(t, "output", string(out))
-			if err != nil {
-				assertNoSecrets(t, "error", err.Error())
-			}
-			assertNoSecrets(t, "logs", logs.String())
-			if logs.Len() == 0 {
-				t.Error("nothing logged")
-			}
+			srv.CheckAssumedFirst(t, err, tc.wantErr)
+			lambdatest.CheckNoSecrets(t, got, err, logs.String(), secrets)
 		})
 	}
 }
 
 func BenchmarkHandle(b *testing.B) {
-	f, s := &fakeSSM{answers: []answer{success("created")}}, &sessions{}
+	f, s := &fakeSSM{answers: []answer{success("created")}}, &lambdatest.Sessions{}
 	c := after(time.Second)
 	h := newHandler(f, c, s, io.Discard)
 	input := lambdatest.Input(b, "launch")
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		f.calls, s.asked = f.calls[:0], s.asked[:0]
+		f.calls, s.Asked = f.calls[:0], s.Asked[:0]
 		if _, err := h.Handle(ctx, input); err != nil {
 			b.Fatal(err)
 		}
