@@ -95,7 +95,8 @@ func TestWindowsStepCmdletCalls(t *testing.T) {
 	}{
 		{"", `\s@dnsServer\s`, "every call goes to the DNS server dns.conf names (-ComputerName, splatted) or to this one"},
 		{"", `\s-ErrorAction Stop\b`, "a failure stops the step and is mapped to a code, never passes as no data"},
-		{"Get-DnsServerResourceRecord", `\s-Node\b`, "without -Node the records of the names below come too"},
+		{"Get-DnsServerResourceRecord", `\s-Node\b|^\s*foreach \(\$r in @\(Get-DnsServerResourceRecord @dnsServer -ZoneName \$zone -ErrorAction Stop\)\) \{$`,
+			"without -Node the records of the names below come too (only the listing reads the whole zone: TestWindowsStepListing)"},
 		{"Remove-DnsServerResourceRecord", `\s-Force\b`, "without -Force the cmdlet prompts, and the prompt blocks the command"},
 		{"Remove-DnsServerResourceRecord", `\s(-Name \$\w+ -RRType A -RecordData \$\w+|-InputObject \$[\w.\[\]]+)\s`,
 			"without -RecordData it removes every record of the type at the name: remove one A by its exact address, or the exact record read"},
@@ -210,8 +211,9 @@ func TestWindowsStepValidatesLikeTheContract(t *testing.T) {
 		}
 	}
 	good := map[string][]string{
-		workflow.ParamAction: {"register", "deregister"}, workflow.ParamHostname: {"web-1"}, workflow.ParamZone: {"corp.example.com"},
-		workflow.ParamIPv4: {"10.0.0.1", ""}, workflow.ParamOwner: {"i-0a1b2c3d4e5f60718"}, workflow.ParamTTL: {"300"}, workflow.ParamPTR: {"true", "false"},
+		workflow.ParamAction: {"register", "deregister", "list"}, workflow.ParamHostname: {"web-1", ""}, workflow.ParamZone: {"corp.example.com"},
+		workflow.ParamIPv4: {"10.0.0.1", ""}, workflow.ParamOwner: {"i-0a1b2c3d4e5f60718", ""}, workflow.ParamTTL: {"300"}, workflow.ParamPTR: {"true", "false"},
+		workflow.ParamPage: {"0", "9999"},
 	}
 	for _, name := range workflow.ParamNames {
 		contract := workflow.ParamPatterns[name]
@@ -319,17 +321,29 @@ func TestWindowsStepResult(t *testing.T) {
 	if !strings.Contains(table[2], "asgdns = 1;") {
 		t.Error(`the result does not start {"asgdns":1: WaitForCommand looks for that prefix`)
 	}
-	if !strings.Contains(body[1], "[Console]::Out.WriteLine((ConvertTo-Json -InputObject $"+table[1]+" -Compress))\n  exit $code") {
-		t.Error("Result does not write ConvertTo-Json -Compress of its table straight to stdout and exit")
+	if !strings.Contains(body[1], "Write-Json $"+table[1]+"\n  exit $code") {
+		t.Error("Result does not write its table with Write-Json and exit")
+	}
+	// Write-Json is the one writer of stdout: ConvertTo-Json -Compress
+	// (one line), deep enough for the listing's ips list, straight to
+	// stdout; Result and the listing are its only callers.
+	const writer = "function Write-Json($value) { [Console]::Out.WriteLine((ConvertTo-Json -InputObject $value -Compress -Depth 3)) }"
+	if !strings.Contains(code, "\n"+writer+"\n") {
+		t.Errorf("no %s", writer)
 	}
 	if n := strings.Count(code, "[Console]::Out"); n != 1 {
-		t.Errorf("%d writes to stdout, want Result's only", n)
+		t.Errorf("%d writes to stdout, want Write-Json's only", n)
+	}
+	listing := winFunction(t, code, "Write-Listing")
+	if n, inListing := strings.Count(code, "Write-Json "), strings.Count(listing, "Write-Json "); n != inListing+1 {
+		t.Errorf("Write-Json is called %d times, %d of them in Write-Listing: want only Result's call besides", n, inListing)
 	}
 	// The top-level catch: anything unexpected is a dns-error with a fixed
 	// message and the code.
 	catch := regexp.MustCompile(`(?s)\n\} catch \{\n(.*)\n\}\s*$`).FindStringSubmatch(code)
-	if catch == nil || !strings.Contains(catch[1], "$rcode = Get-ErrorCode $_") || strings.Count(catch[1], "Result 'dns-error' 20 \"") != 2 {
-		t.Error("the script does not end with a catch that reports anything unexpected as dns-error with its code")
+	if catch == nil || !strings.Contains(catch[1], "$rcode = Get-ErrorCode $_") || strings.Count(catch[1], "Result 'dns-error' 20 \"") != 3 ||
+		!strings.Contains(catch[1], "if ($action -ceq 'list') { Result 'dns-error' 20 \"reading zone $zone ") {
+		t.Error("the script does not end with a catch that reports anything unexpected as dns-error with its code (a list's failed read too)")
 	}
 }
 
@@ -338,19 +352,23 @@ func TestWindowsStepResult(t *testing.T) {
 func TestWindowsStepOutcomesMatchLinux(t *testing.T) {
 	w, l := winSteps(t)
 	exits := map[string]string{"created": "0", "unchanged": "0", "replaced": "0", "deleted": "0", "absent": "0",
-		"invalid": "10", "zone-not-allowed": "10", "dns-error": "20", "conflict": "30"}
+		"invalid": "10", "zone-not-allowed": "10", "dns-error": "20", "conflict": "30", workflow.OutcomeListed: "0"}
 	ptrStates := []string{"error", "foreign", "no-zone", "none", "off", "refused", "removed", "unchanged", "written"}
 	for _, s := range []struct {
 		step               Step
 		result, assignment string // exit code given; an outcome's assignment, its exit code in the result call
 		ptr                []string
 	}{
-		{w, `\bResult '([a-z-]+)' (\d+) `, `\$outcome = '([a-z-]+)'|Result (\$outcome) (\d+) `, []string{`Set-PtrState '([a-z-]+)'`, `\$ptrState = '([a-z-]+)'`}},
-		{l, `\bresult ([a-z-]+) (\d+) `, `\boutcome=([a-z-]+)|result ("\$outcome") (\d+) `, []string{`\bptr_set ([a-z-]+)`, `\bptr_state=([a-z-]+)`}},
+		// The listing's result line is written by the listing, which then exits.
+		{w, `\bResult '([a-z-]+)' (\d+) |outcome = '(listed)'; [^\n]*\n\s*exit (0)\n`, `\$outcome = '([a-z-]+)'|Result (\$outcome) (\d+) `, []string{`Set-PtrState '([a-z-]+)'`, `\$ptrState = '([a-z-]+)'`}},
+		{l, `\bresult ([a-z-]+) (\d+) |"outcome":"(listed)"[^\n]*\n(?:[^\n]*\n){2}\s*exit (0)\n`, `\boutcome=([a-z-]+)|result ("\$outcome") (\d+) `, []string{`\bptr_set ([a-z-]+)`, `\bptr_state=([a-z-]+)`}},
 	} {
 		script := s.step.Script()
 		outcomes := map[string]bool{}
 		for _, m := range regexp.MustCompile(s.result).FindAllStringSubmatch(script, -1) {
+			if m[1] == "" { // the listing's
+				m = []string{m[0], m[3], m[4]}
+			}
 			outcomes[m[1]] = true
 			if exits[m[1]] != m[2] {
 				t.Errorf("step %s: outcome %s exits %s, want %s", s.step.Name, m[1], m[2], exits[m[1]])

@@ -26,19 +26,33 @@ const (
 	ParamOwner    = "ownerInstanceId"
 	ParamTTL      = "ttl"
 	ParamPTR      = "ptr"
+	// ParamPage is the page the list action prints (0 first); register and
+	// deregister leave it at its default.
+	ParamPage = "page"
 )
+
+// ListAction is the document's third action besides register and
+// deregister (ActionRegister, ActionDeregister): it prints the names the
+// document's application account owns in one zone, a page at a time
+// (ListParameters, ParseListing), and changes nothing. It is not an
+// Action: no lifecycle event lists.
+const ListAction = "list"
 
 // ParamPatterns are the document parameters' allowedPattern values. They use
 // only syntax Go's regexp and Java's java.util.regex read the same way
 // (anchors, classes, bounded repeats), because SSM checks with both.
+// hostname and ownerInstanceId also accept "" (their default, for list);
+// the document refuses them empty for register and deregister, and so does
+// DocumentParameters.
 var ParamPatterns = map[string]string{
-	ParamAction:   `^(register|deregister)$`,
-	ParamHostname: `^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`,
+	ParamAction:   `^(register|deregister|list)$`,
+	ParamHostname: `^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$|^$`,
 	ParamZone:     `^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`,
 	ParamIPv4:     `^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$|^$`,
-	ParamOwner:    `^i-([0-9a-f]{8}|[0-9a-f]{17})$`,
+	ParamOwner:    `^i-([0-9a-f]{8}|[0-9a-f]{17})$|^$`,
 	ParamTTL:      `^[0-9]{1,5}$`,
 	ParamPTR:      `^(true|false)$`,
+	ParamPage:     `^[0-9]{1,4}$`,
 }
 
 var compiledParamPatterns = func() map[string]*regexp.Regexp {
@@ -70,7 +84,11 @@ const (
 )
 
 // ParamNames lists the document parameters in a fixed order.
-var ParamNames = []string{ParamAction, ParamHostname, ParamZone, ParamIPv4, ParamOwner, ParamTTL, ParamPTR}
+var ParamNames = []string{ParamAction, ParamHostname, ParamZone, ParamIPv4, ParamOwner, ParamTTL, ParamPTR, ParamPage}
+
+// recordParamNames are the parameters DocumentParameters sends for register
+// and deregister: all but page, which they leave at its default.
+var recordParamNames = []string{ParamAction, ParamHostname, ParamZone, ParamIPv4, ParamOwner, ParamTTL, ParamPTR}
 
 // DocumentParameters builds the SendCommand parameters for an action on an
 // instance's record, and checks every value against its allowedPattern. A
@@ -101,11 +119,18 @@ func DocumentParameters(action Action, inst *InstanceResult) (map[string][]strin
 		ParamTTL:      {strconv.Itoa(inst.Record.TTL)},
 		ParamPTR:      {strconv.FormatBool(inst.Record.PTR)},
 	}
-	for _, name := range ParamNames {
-		if v := params[name][0]; !compiledParamPatterns[name].MatchString(v) {
+	for _, name := range recordParamNames {
+		v := params[name][0]
+		// The patterns accept "" for hostname and ownerInstanceId (list's
+		// defaults); a record always names both.
+		empty := v == "" && (name == ParamHostname || name == ParamOwner)
+		if empty || !compiledParamPatterns[name].MatchString(v) {
 			p := Problem{Field: "document parameter " + name, Value: v,
 				Reason: fmt.Sprintf("does not match allowedPattern %s", ParamPatterns[name]),
 				Fix:    "replay from DescribeInstance, which derives valid values"}
+			if empty {
+				p.Reason = "is empty: register and deregister need it"
+			}
 			if name == ParamHostname || name == ParamZone {
 				return nil, &InvalidHostname{p}
 			}
@@ -134,7 +159,14 @@ const (
 	OutcomeConflict       = "conflict"
 )
 
-// Outcomes lists every outcome the document reports.
+// OutcomeListed is the list action's success (exit 0): its result line
+// carries the page and the counts, not a record's fields, and is read with
+// the owned names before it by ParseListing. A list that fails reports
+// invalid, zone-not-allowed or dns-error like a change.
+const OutcomeListed = "listed"
+
+// Outcomes lists every outcome the document reports for register and
+// deregister (ParseOutcome's); list adds OutcomeListed.
 var Outcomes = []string{OutcomeCreated, OutcomeUnchanged, OutcomeReplaced, OutcomeDeleted, OutcomeAbsent,
 	OutcomeInvalid, OutcomeZoneNotAllowed, OutcomeDNSError, OutcomeConflict}
 

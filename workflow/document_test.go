@@ -43,6 +43,12 @@ func TestDocumentParameters(t *testing.T) {
 		{workflow.ActionRegister, instance("10.0.0.5", "web;reboot"), "InvalidHostname"},
 		{workflow.ActionRegister, instance("10.0.0.5", "web\n1"), "InvalidHostname"},
 		{workflow.ActionNone, instance("10.0.0.5", "web-1"), "InvalidEvent"},
+		// The document's patterns take "" for hostname and ownerInstanceId
+		// (list's defaults); a record never does.
+		{workflow.ActionRegister, instance("10.0.0.5", ""), "InvalidHostname"},
+		{workflow.ActionDeregister, instance("", ""), "InvalidHostname"},
+		{workflow.ActionRegister, func() *workflow.InstanceResult { i := instance("10.0.0.5", "web-1"); i.InstanceID = ""; return i }(), "InvalidEvent"},
+		{workflow.ActionDeregister, func() *workflow.InstanceResult { i := instance("", "web-1"); i.InstanceID = ""; return i }(), "InvalidEvent"},
 	}
 	for _, tc := range bad {
 		if _, err := workflow.DocumentParameters(tc.action, tc.inst); workflow.Routed(err) != tc.want {

@@ -1,9 +1,10 @@
 // Package bind runs a real BIND named for the local stack and its tests:
 // a primary zone and any further zones (reverse zones, zones with their own
 // records, zones that refuse updates) on a loopback port, accepting RFC 2136
-// updates signed with a TSIG key — what a Linux domain controller's DNS
-// server does, with the key the document's Linux step finds through its
-// dns.conf (ConfigPath, the step's ASGDNS_CONFIG). It is the one launcher:
+// updates and zone transfers (AXFR, the document's list action) signed with
+// a TSIG key, and refusing unsigned transfers — what a Linux domain
+// controller's DNS server does, with the key the document's Linux step finds
+// through its dns.conf (ConfigPath, the step's ASGDNS_CONFIG). It is the one launcher:
 // the local stack, the endpoint's tests and the document's tests (package
 // document) all start named through it.
 package bind
@@ -84,6 +85,10 @@ type Zone struct {
 	// ReadOnly zones refuse every update, signed or not; the others accept
 	// updates signed with the server's TSIG key.
 	ReadOnly bool
+	// NoTransfer zones refuse every zone transfer, signed or not (a DC whose
+	// administrators did not allow asgdns's key to read the zone); the
+	// others allow AXFR signed with the server's TSIG key, and only signed.
+	NoTransfer bool
 }
 
 // Server is a running (or stopped) named.
@@ -148,11 +153,14 @@ func Start(opts Options) (_ *Server, err error) {
 	for i, z := range zones {
 		file := fmt.Sprintf("zone%d.db", i)
 		files[file] = fmt.Sprintf(zoneHeader, s.zone) + strings.Join(z.Records, "\n") + "\n"
-		update := `key "asgdns";`
+		update, transfer := `key "asgdns";`, ""
 		if z.ReadOnly {
 			update = "none;"
 		}
-		fmt.Fprintf(&conf, "zone %q { type primary; file \"%s/%s\"; allow-update { %s }; };\n", s.zones[i], s.dir, file, update)
+		if z.NoTransfer {
+			transfer = " allow-transfer { none; };"
+		}
+		fmt.Fprintf(&conf, "zone %q { type primary; file \"%s/%s\"; allow-update { %s };%s };\n", s.zones[i], s.dir, file, update, transfer)
 	}
 	// named needs the port free for UDP and TCP; one that was free a
 	// moment ago can be taken by the time named binds, so try again.
@@ -169,6 +177,9 @@ options {
 	session-keyfile "%[1]s/session.key";
 	recursion no;
 	notify no;
+	// Zone transfers (the document's list action reads a zone by AXFR)
+	// only signed with asgdns's key: as a DC allows them, never unsigned.
+	allow-transfer { key "asgdns"; };
 };
 controls { };
 %[3]s`, s.dir, s.port, conf.String())
@@ -219,7 +230,8 @@ func (s *Server) Zones() []string { return slices.Clone(s.zones) }
 // port, keyfile): pass it as the DCs' ASGDNS_CONFIG.
 func (s *Server) ConfigPath() string { return filepath.Join(s.dir, "dns.conf") }
 
-// KeyFile is the TSIG key named accepts updates signed with.
+// KeyFile is the TSIG key named accepts updates and zone transfers signed
+// with.
 func (s *Server) KeyFile() string { return filepath.Join(s.dir, "key.conf") }
 
 // Running reports whether named is running.
@@ -323,6 +335,20 @@ func (s *Server) Lookup(qtype, name string) (string, error) {
 	text := strings.TrimSpace(string(out))
 	if err != nil || strings.HasPrefix(text, ";;") {
 		return "", fmt.Errorf("bind: dig %s %s: %v: %s", qtype, name, err, text)
+	}
+	return text, nil
+}
+
+// Transfer reads a whole zone by AXFR signed with the server's key, as the
+// document's list action does, and returns its records as dig prints them
+// (+noall +answer: the SOA first and last). A refused or broken transfer is
+// an error.
+func (s *Server) Transfer(zone string) (string, error) {
+	out, err := exec.Command(lookPath("dig"), "+noall", "+answer", "+time=2", "+tries=1", "-k", s.KeyFile(),
+		"-p", fmt.Sprint(s.port), "@127.0.0.1", zone, "AXFR").Output()
+	text := string(out)
+	if err != nil || strings.Contains(text, "Transfer failed") || strings.Contains(text, ";;") || !strings.Contains(text, "SOA") {
+		return "", fmt.Errorf("bind: AXFR %s: %v: %s", zone, err, strings.TrimSpace(text))
 	}
 	return text, nil
 }

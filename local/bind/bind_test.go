@@ -101,6 +101,48 @@ func TestUnsignedUpdatesAreRefused(t *testing.T) {
 	}
 }
 
+// TestZoneTransfersNeedTheKey: AXFR signed with the server's key reads the
+// zone (the document's list action); unsigned, with another key, or from a
+// NoTransfer zone even signed, it is refused.
+func TestZoneTransfersNeedTheKey(t *testing.T) {
+	if err := Require(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start(Options{Zone: "corp.example.com", Records: []string{"manual IN A 10.20.99.99"},
+		Zones: []Zone{{Name: "closed.example.com", Records: []string{"x IN A 10.1.1.1"}, NoTransfer: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	out, err := s.Transfer("corp.example.com")
+	if err != nil || !strings.Contains(strings.Join(strings.Fields(out), " "), "manual.corp.example.com. 300 IN A 10.20.99.99") {
+		t.Fatalf("signed AXFR: %v\n%s", err, out)
+	}
+	if out, err := s.Transfer("closed.example.com"); err == nil {
+		t.Errorf("a NoTransfer zone was transferred:\n%s", out)
+	}
+	other, err := exec.Command(lookPath("tsig-keygen"), "-a", "hmac-sha256", "asgdns").Output() // same name, another secret
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherKey := t.TempDir() + "/other.conf"
+	if err := os.WriteFile(otherKey, other, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, key := range map[string][]string{"unsigned": nil, "another secret": {"-k", otherKey}} {
+		args := append(append([]string{"+noall", "+answer", "+comments", "+time=2", "+tries=1"}, key...),
+			"-p", strconv.Itoa(s.Port()), "@127.0.0.1", "corp.example.com", "AXFR")
+		out, _ := exec.Command(lookPath("dig"), args...).Output()
+		if strings.Contains(string(out), "manual.corp.example.com") || !strings.Contains(string(out), "Transfer failed") {
+			t.Errorf("%s AXFR was not refused:\n%s", name, out)
+		}
+	}
+}
+
 func TestStartNeedsAZone(t *testing.T) {
 	if _, err := Start(Options{}); err == nil {
 		t.Error("Start without a zone succeeded")

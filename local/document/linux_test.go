@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/asgdns/asgdns/local/bind"
+	sharedservices "github.com/asgdns/asgdns/shared-services"
 	"github.com/asgdns/asgdns/workflow"
 )
 
@@ -74,7 +75,27 @@ type run struct {
 // adds or overrides variables, e.g. a PATH with shims first).
 func (b *dc) runLinux(t *testing.T, account string, params map[string]string, env ...string) run {
 	t.Helper()
-	s, err := loadDocumentFor(t, account).Step(workflow.StepLinux)
+	full := map[string]string{"action": "register", "zone": "corp.example.com", "ownerInstanceId": me, "ttl": "300", "ptr": "false", "ipv4Address": "", "page": "0"}
+	for k, v := range params {
+		full[k] = v
+	}
+	var r run
+	r.stdout, r.stderr, r.exitCode = b.execLinux(t, loadDocumentFor(t, account), full, env...)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &r.out) != nil {
+		t.Fatalf("stdout is not exactly one JSON result line: %q (stderr %q)", r.stdout, r.stderr)
+	}
+	if o := workflow.ParseOutcome(r.stdout); o == nil || *o != r.out {
+		t.Fatalf("WaitForCommand would not read this result: %q", r.stdout)
+	}
+	return r
+}
+
+// execLinux runs the Linux step of doc with exactly these parameters, each
+// as SSM_<name>, and returns what it printed and its exit code.
+func (b *dc) execLinux(t *testing.T, doc sharedservices.Document, params map[string]string, env ...string) (stdout, stderr string, exitCode int) {
+	t.Helper()
+	s, err := doc.Step(workflow.StepLinux)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,11 +104,7 @@ func (b *dc) runLinux(t *testing.T, account string, params map[string]string, en
 		t.Fatal(err)
 	}
 	vars := map[string]string{"PATH": os.Getenv("PATH") + ":/usr/sbin", "ASGDNS_CONFIG": b.ConfigPath()}
-	full := map[string]string{"action": "register", "zone": "corp.example.com", "ownerInstanceId": me, "ttl": "300", "ptr": "false", "ipv4Address": ""}
 	for k, v := range params {
-		full[k] = v
-	}
-	for k, v := range full {
 		vars["SSM_"+k] = v
 	}
 	for _, kv := range env {
@@ -98,23 +115,15 @@ func (b *dc) runLinux(t *testing.T, account string, params map[string]string, en
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err = cmd.Run()
-	r := run{stdout: stdout.String(), stderr: stderr.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
-		r.exitCode = ee.ExitCode()
+		exitCode = ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &r.out) != nil {
-		t.Fatalf("stdout is not exactly one JSON result line: %q (stderr %q)", r.stdout, r.stderr)
-	}
-	if o := workflow.ParseOutcome(r.stdout); o == nil || *o != r.out {
-		t.Fatalf("WaitForCommand would not read this result: %q", r.stdout)
-	}
-	return r
+	return out.String(), errOut.String(), exitCode
 }
 
 func (r run) expect(t *testing.T, outcome string, exitCode int) {
@@ -432,6 +441,14 @@ func TestLinuxStepRejectsInjection(t *testing.T) {
 		{"hostname": "web-4", "ipv4Address": "10.20.30.60", "ttl": "86401"}, // above workflow.MaxTTL
 		{"hostname": "web-4", "ipv4Address": "10.20.30.60", "action": "register;reboot"},
 		{"hostname": "web-4", "ipv4Address": ""}, // register needs an address
+		// The defaults ("", for list) never name a record to change.
+		{"hostname": "", "ipv4Address": "10.20.30.60"},
+		{"hostname": "", "action": "deregister"},
+		{"hostname": "web-4", "ipv4Address": "10.20.30.60", "ownerInstanceId": ""},
+		{"hostname": "owned", "action": "deregister", "ownerInstanceId": ""},
+		{"hostname": "web-4", "ipv4Address": "10.20.30.60", "page": "10000"},
+		{"hostname": "web-4", "ipv4Address": "10.20.30.60", "page": ""},
+		{"hostname": "web-4", "ipv4Address": "10.20.30.60", "action": "list\nregister"},
 		{"hostname": strings.Repeat("a", 63), "zone": strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61) + ".com", "ipv4Address": "10.20.30.60"},
 	} {
 		r := b.runLinux(t, accountA, params)

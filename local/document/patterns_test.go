@@ -17,7 +17,8 @@ import (
 // TestSentParametersMatchTheDocument: every parameter SendCommand sends (its
 // golden SendCommandInput files) is declared by the document and matches
 // its allowedPattern in Go's regexp and in Java's java.util.regex, because
-// SSM checks with both; and values an attacker would try fail in both.
+// SSM checks with both, and so does every parameter of a list
+// (workflow.ListParameters); and values an attacker would try fail in both.
 // (statemachine's test of the same name checks the Go side without a JRE.)
 func TestSentParametersMatchTheDocument(t *testing.T) {
 	doc, err := sharedservices.LoadDocument(templatePath,
@@ -40,7 +41,8 @@ func TestSentParametersMatchTheDocument(t *testing.T) {
 			t.Fatal(err)
 		}
 		for name := range doc.Parameters {
-			if _, ok := in.Parameters[name]; !ok {
+			// page is list's; register and deregister leave it at its default.
+			if _, ok := in.Parameters[name]; !ok && name != workflow.ParamPage {
 				t.Errorf("%s: document parameter %s is not sent", filepath.Base(f), name)
 			}
 		}
@@ -53,12 +55,35 @@ func TestSentParametersMatchTheDocument(t *testing.T) {
 			checks = append(checks, patternCheck{p.AllowedPattern, values[0], true})
 		}
 	}
+	for _, page := range []int{0, 1, workflow.MaxListPage} {
+		params, err := workflow.ListParameters("corp.example.com", page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, values := range params {
+			p, ok := doc.Parameters[name]
+			if !ok || len(values) != 1 {
+				t.Errorf("list sends %s=%v, which the document does not declare as one value", name, values)
+				continue
+			}
+			checks = append(checks, patternCheck{p.AllowedPattern, values[0], true})
+		}
+	}
+	// "" is every String parameter's value when a default is "": hostname
+	// and ownerInstanceId take it (list's), and the script refuses it for
+	// register and deregister (TestLinuxChangesNeedHostnameAndOwner).
+	for name, p := range doc.Parameters {
+		if p.Default != "" || name == workflow.ParamHostname || name == workflow.ParamOwner || name == workflow.ParamIPv4 {
+			checks = append(checks, patternCheck{p.AllowedPattern, p.Default, true})
+		}
+	}
 	for name, bad := range map[string][]string{
-		workflow.ParamHostname: {"web;reboot", "web\nx", "$(id)", "`id`", "wеb", "-web", "WEB", ""},
+		workflow.ParamHostname: {"web;reboot", "web\nx", "$(id)", "`id`", "wеb", "-web", "WEB", "\n"},
 		workflow.ParamZone:     {"corp", "corp.example.com\nsend", "corp..com", "corp.example.com;"},
 		workflow.ParamIPv4:     {"10.0.0.256", "10.0.0.1 ", "10.0.0.1\n", "::1", "010.0.0.1x"},
-		workflow.ParamOwner:    {"i-123", "i-0A1B2C3D4E5F60718", "i-0a1b2c3d4e5f60718\n"},
-		workflow.ParamAction:   {"register;x", "Register", ""},
+		workflow.ParamOwner:    {"i-123", "i-0A1B2C3D4E5F60718", "i-0a1b2c3d4e5f60718\n", "\n"},
+		workflow.ParamAction:   {"register;x", "Register", "", "List", "list\n", "listing"},
+		workflow.ParamPage:     {"", "-1", "10000", "1a", "0\n", " 0"},
 		workflow.ParamTTL:      {"300s", "-1", "123456"},
 		workflow.ParamPTR:      {"yes", "TRUE", ""},
 	} {

@@ -236,7 +236,7 @@ func snapshot(ctx context.Context, t *testing.T, asg string) groupSnapshot {
 // left out.
 func zoneTransfer(t *testing.T) []string {
 	t.Helper()
-	out, err := exec.Command("dig", "-p", strconv.Itoa(h.s.DNS.Port()), "@127.0.0.1", Zone, "AXFR", "+noall", "+answer").CombinedOutput()
+	out, err := exec.Command("dig", "-k", h.s.DNS.KeyFile(), "-p", strconv.Itoa(h.s.DNS.Port()), "@127.0.0.1", Zone, "AXFR", "+noall", "+answer").CombinedOutput()
 	if err != nil || strings.Contains(string(out), "Transfer failed") {
 		t.Fatalf("dig AXFR %s: %v\n%s", Zone, err, out)
 	}
