@@ -3,7 +3,7 @@
 # The workspace root is not a Go module, so `go test ./...` here would match
 # nothing: every target loops over the modules in go.work instead.
 
-FUNCTIONS := describe-instance assume-role send-command wait-for-command complete-lifecycle hold-instance
+FUNCTIONS := describe-instance assume-role send-command wait-for-command complete-lifecycle hold-instance reconcile list-zone drain-dead-letters
 # The product (what deploys, what operators run) and the rig (what runs it
 # all on one machine). The product's tests need only Go; the rig's need BIND,
 # a JRE and the AWS CLI as real peers.
@@ -34,7 +34,8 @@ endef
 
 .PHONY: help build test test-fast cover lint bench fuzz sizes clean \
 	build-DescribeInstanceFunction build-AssumeRoleFunction build-SendCommandFunction \
-	build-WaitForCommandFunction build-CompleteLifecycleFunction build-HoldInstanceFunction
+	build-WaitForCommandFunction build-CompleteLifecycleFunction build-HoldInstanceFunction \
+	build-ReconcileFunction build-ListZoneFunction build-DrainDeadLettersFunction
 
 help:
 	@echo "make test    - every test (race detector), product and rig; installs BIND, a JRE and the AWS CLI when it can"
@@ -61,6 +62,12 @@ build-CompleteLifecycleFunction:
 	$(call lambda,complete-lifecycle,$(ARTIFACTS_DIR))
 build-HoldInstanceFunction:
 	$(call lambda,hold-instance,$(ARTIFACTS_DIR))
+build-ReconcileFunction:
+	$(call lambda,reconcile,$(ARTIFACTS_DIR))
+build-ListZoneFunction:
+	$(call lambda,list-zone,$(ARTIFACTS_DIR))
+build-DrainDeadLettersFunction:
+	$(call lambda,drain-dead-letters,$(ARTIFACTS_DIR))
 
 build:
 	@set -e; for f in $(FUNCTIONS); do echo "build $$f"; ($(call lambda,$$f,$(CURDIR)/build/$$f)); done

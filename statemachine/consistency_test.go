@@ -17,7 +17,8 @@ import (
 )
 
 // template is the part of template.yaml these checks read. CloudFormation
-// tags (!Ref, !GetAtt, !Sub) decode as the scalars they wrap.
+// tags (!Ref, !GetAtt, !Sub) decode as the scalars they wrap; an
+// environment variable's value stays a node (!Join is a list).
 type template struct {
 	Globals struct {
 		Function struct {
@@ -34,7 +35,7 @@ type resource struct {
 	} `yaml:"Metadata"`
 	Properties struct {
 		Environment struct {
-			Variables map[string]string `yaml:"Variables"`
+			Variables map[string]yaml.Node `yaml:"Variables"`
 		} `yaml:"Environment"`
 		DefinitionUri           string            `yaml:"DefinitionUri"`
 		DefinitionSubstitutions map[string]string `yaml:"DefinitionSubstitutions"`
@@ -133,8 +134,8 @@ func TestEveryFunctionHasABuildTarget(t *testing.T) {
 			t.Errorf("%s builds functions/%s, which has no main.go", id, m[1])
 		}
 	}
-	if n != 6 {
-		t.Errorf("%d functions in the template, want 6", n)
+	if n != 9 {
+		t.Errorf("%d functions in the template, want 9 (six steps, the reconciler and the two it invokes)", n)
 	}
 }
 
@@ -143,7 +144,9 @@ func TestEveryFunctionHasABuildTarget(t *testing.T) {
 func TestFunctionEnvironment(t *testing.T) {
 	known := []string{config.EnvZone, config.EnvHostnameTemplate, config.EnvTTL, config.EnvPTR, config.EnvDCInstanceIDs,
 		config.EnvDCPlatform, config.EnvDocumentName, config.EnvRoleARN, config.EnvExternalID, config.EnvOnFailure,
-		config.EnvHookNames, wait.EnvPollBudget, hold.EnvHoldBudget}
+		config.EnvHookNames, wait.EnvPollBudget, hold.EnvHoldBudget,
+		config.EnvASGNames, config.EnvStateMachineARN, config.EnvDeadLetterQueueURL, config.EnvRemovalFloor, config.EnvRemovalPercent,
+		config.EnvListZoneFunction, config.EnvDrainFunction}
 	required := map[string][]string{
 		// Every function that reads an event's hook is told asgdns's hooks.
 		"DescribeInstanceFunction":  {config.EnvZone, config.EnvDCInstanceIDs, config.EnvHookNames},
@@ -152,6 +155,16 @@ func TestFunctionEnvironment(t *testing.T) {
 		"WaitForCommandFunction":    {config.EnvRoleARN, config.EnvHookNames},
 		"CompleteLifecycleFunction": {config.EnvOnFailure, config.EnvHookNames},
 		"HoldInstanceFunction":      {hold.EnvHoldBudget, config.EnvHookNames},
+		// The reconciler derives records as DescribeInstance does, lists
+		// them through ListZoneFunction (the role SendCommand assumes),
+		// drains through DrainDeadLettersFunction and starts repairs on the
+		// alias; the removal caps are set so that the stack's parameters,
+		// not defaults, govern them.
+		"ReconcileFunction": {config.EnvZone, config.EnvDCInstanceIDs, config.EnvDCPlatform, config.EnvDocumentName,
+			config.EnvHookNames, config.EnvASGNames, config.EnvStateMachineARN, config.EnvListZoneFunction,
+			config.EnvDrainFunction, config.EnvRemovalFloor, config.EnvRemovalPercent},
+		"ListZoneFunction":         {config.EnvRoleARN, config.EnvExternalID},
+		"DrainDeadLettersFunction": {config.EnvStateMachineARN, config.EnvDeadLetterQueueURL, config.EnvHookNames},
 	}
 	tmpl := loadTemplate(t)
 	for id, want := range required {

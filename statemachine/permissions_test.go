@@ -28,6 +28,19 @@ var applicationRoles = map[string][]string{
 	"CompleteLifecycleFunction": {"autoscaling:CompleteLifecycleAction", "autoscaling:DescribeAutoScalingInstances"},
 	// The heartbeat is granted per ASG by Fn::ForEach::HookPermissions.
 	"HoldInstanceFunction": {"autoscaling:RecordLifecycleActionHeartbeat"},
+	// The reconciler (DESIGN §9): reads the groups, their hooks and
+	// instances; invokes the two functions below; starts repairs on the
+	// state machine's alias (DNS-admin privilege, §8).
+	"ReconcileFunction": {
+		"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks",
+		"ec2:DescribeInstances",
+		"lambda:InvokeFunction",
+		"states:StartExecution",
+	},
+	// Lists a zone through the shared-services role, for the reconciler.
+	"ListZoneFunction": {"sts:AssumeRole", "sts:SetSourceIdentity"},
+	// Starts the rule's dead-lettered events on the alias, then deletes them.
+	"DrainDeadLettersFunction": {"sqs:DeleteMessage", "sqs:ReceiveMessage", "states:StartExecution"},
 	"DnsRegistration": {
 		"lambda:InvokeFunction",
 		"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
@@ -41,6 +54,11 @@ var applicationRoles = map[string][]string{
 var (
 	registrarActions = []string{"ssm:GetCommandInvocation", "ssm:SendCommand"}
 	registrarTrust   = []string{"sts:AssumeRole", "sts:SetSourceIdentity"}
+	// sourceIdentities are the SourceIdentity values asgdns's sessions
+	// carry (sorted): asgdns-i-<instance> for the workflow's, and
+	// asgdns-reconcile for the reconciler's
+	// (functions/reconcile/run.CredentialsSubject).
+	sourceIdentities = []string{"asgdns-i-*", "asgdns-reconcile"}
 )
 
 const (
@@ -76,14 +94,25 @@ func TestApplicationRoleActions(t *testing.T) {
 	}
 }
 
+// notSteps are the template's functions that are not steps of the state
+// machine: they start its executions and never run in one.
+var notSteps = []string{"ReconcileFunction", "ListZoneFunction", "DrainDeadLettersFunction"}
+
 // TestStateMachineInvokesOnlyTheFunctions: the state machine's
-// LambdaInvokePolicy entries name exactly the template's six functions.
+// LambdaInvokePolicy entries name exactly the template's six step
+// functions, the ones its DefinitionSubstitutions give it; the reconciler
+// is neither.
 func TestStateMachineInvokesOnlyTheFunctions(t *testing.T) {
 	res := resources(t, readTemplate(t, appTemplate))
-	var functions, invoked []string
+	var steps, invoked, substituted []string
 	for id, r := range res {
-		if typeOf(r) == "AWS::Serverless::Function" {
-			functions = append(functions, id)
+		if typeOf(r) == "AWS::Serverless::Function" && !slices.Contains(notSteps, id) {
+			steps = append(steps, id)
+		}
+	}
+	for _, id := range notSteps {
+		if typeOf(res[id]) != "AWS::Serverless::Function" {
+			t.Errorf("%s: listed in notSteps, but no such function in %s", id, appTemplate)
 		}
 	}
 	for _, p := range items(field(res["DnsRegistration"], "Properties", "Policies")) {
@@ -94,10 +123,20 @@ func TestStateMachineInvokesOnlyTheFunctions(t *testing.T) {
 			invoked = append(invoked, name.Value)
 		}
 	}
-	slices.Sort(functions)
+	subs := field(res["DnsRegistration"], "Properties", "DefinitionSubstitutions")
+	for i := 0; subs != nil && i+1 < len(subs.Content); i += 2 {
+		if v := subs.Content[i+1]; v.Tag == "!GetAtt" && strings.HasSuffix(v.Value, ".Arn") {
+			substituted = append(substituted, strings.TrimSuffix(v.Value, ".Arn"))
+		}
+	}
+	slices.Sort(steps)
 	slices.Sort(invoked)
-	if len(functions) != 6 || !slices.Equal(invoked, functions) {
-		t.Errorf("the state machine may invoke %v, the template's functions are %v", invoked, functions)
+	slices.Sort(substituted)
+	if len(steps) != 6 || !slices.Equal(invoked, steps) {
+		t.Errorf("the state machine may invoke %v, the template's step functions are %v", invoked, steps)
+	}
+	if !slices.Equal(substituted, steps) {
+		t.Errorf("the definition is given the ARNs of %v, the template's step functions are %v", substituted, steps)
 	}
 }
 
@@ -164,8 +203,12 @@ func TestSharedServicesRole(t *testing.T) {
 			if got := isRef(field(v.equals, "sts:ExternalId"), "ExternalId"); got != v.extID {
 				t.Errorf("%s: requires sts:ExternalId = !Ref ExternalId: %v, want %v", where, got, v.extID)
 			}
-			if id := field(cond, "StringLike", "sts:SourceIdentity"); id == nil || id.Value != "asgdns-i-*" {
-				t.Errorf("%s: sessions need not carry asgdns's SourceIdentity (sts:SourceIdentity asgdns-i-*)", where)
+			var ids []string
+			for _, id := range items(field(cond, "StringLike", "sts:SourceIdentity")) {
+				ids = append(ids, id.Value)
+			}
+			if !slices.Equal(sortedSet(ids), sourceIdentities) {
+				t.Errorf("%s: sessions may carry SourceIdentity %v, want exactly asgdns's %v", where, ids, sourceIdentities)
 			}
 			if mode != "organization" {
 				continue
@@ -189,7 +232,8 @@ func TestSharedServicesRole(t *testing.T) {
 	}
 	// The functions the trust accepts are exactly the ones that assume the role.
 	tagged := taggedFunctions(t, "asgdns-function")
-	want := map[string]string{"AssumeRoleFunction": "AssumeRole", "SendCommandFunction": "SendCommand", "WaitForCommandFunction": "WaitForCommand"}
+	want := map[string]string{"AssumeRoleFunction": "AssumeRole", "SendCommandFunction": "SendCommand", "WaitForCommandFunction": "WaitForCommand",
+		"ListZoneFunction": "ListZone"}
 	if !maps.Equal(tagged, want) {
 		t.Errorf("%s tags asgdns-function %v, want %v", appTemplate, tagged, want)
 	}

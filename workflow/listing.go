@@ -30,37 +30,38 @@ const (
 // ListingPage is one page of the list action's output: the names the
 // document's application account owns in Zone, Page of Pages (Pages is 0
 // when it owns none, and a page past the end holds no names), and counts
-// of the zone's other names, over the whole zone.
+// of the zone's other names, over the whole zone. Its JSON is what
+// functions/list-zone returns for a page.
 type ListingPage struct {
-	Zone  string
-	Page  int
-	Pages int
+	Zone  string `json:"zone"`
+	Page  int    `json:"page"`
+	Pages int    `json:"pages"`
 	// Owned are this page's owned names, in byte order of FQDN.
-	Owned []OwnedRecord
+	Owned []OwnedRecord `json:"owned"`
 	// OwnedTotal is how many names the account owns in the zone, on every
 	// page (the result line's "owned").
-	OwnedTotal int
+	OwnedTotal int `json:"ownedTotal"`
 	// OtherOwners counts names holding one marker of another account and
 	// nothing asgdns does not write.
-	OtherOwners int
+	OtherOwners int `json:"otherOwners"`
 	// Unmarked counts names without an ownership marker: the apex, other
 	// teams' records, wildcards.
-	Unmarked int
+	Unmarked int `json:"unmarked"`
 	// Conflicts counts names asgdns cannot call anyone's: two markers, a
 	// marker beside data asgdns never writes, a marker at a wildcard or in a
 	// form asgdns does not write, values that fail the document's patterns.
-	Conflicts int
+	Conflicts int `json:"conflicts"`
 }
 
 // OwnedRecord is a name the account owns: its A records' addresses (none
 // when a change stopped between the marker and the address), their TTL
 // (the marker's when there is no address), and the marker's owner.
 type OwnedRecord struct {
-	FQDN          string
-	IPs           []string
-	TTL           int
-	OwnerAccount  string
-	OwnerInstance string
+	FQDN          string   `json:"fqdn"`
+	IPs           []string `json:"ips"`
+	TTL           int      `json:"ttl"`
+	OwnerAccount  string   `json:"ownerAccount"`
+	OwnerInstance string   `json:"ownerInstance"`
 }
 
 // ListFailed is a list command that reported an outcome other than

@@ -205,3 +205,27 @@ func TestListParameters(t *testing.T) {
 		}
 	}
 }
+
+// TestListingPageJSON: a page survives the trip through functions/list-zone's
+// JSON result unchanged, under the keys reconcile reads.
+func TestListingPageJSON(t *testing.T) {
+	page := workflow.ListingPage{Zone: "corp.example.com", Page: 1, Pages: 2, OwnedTotal: 51, OtherOwners: 2, Unmarked: 3, Conflicts: 1,
+		Owned: []workflow.OwnedRecord{{FQDN: "web-1.corp.example.com", IPs: []string{"10.0.0.5"}, TTL: 300,
+			OwnerAccount: "111111111111", OwnerInstance: "i-0a1b2c3d4e5f60718"}}}
+	data, err := json.Marshal(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"zone":"corp.example.com","page":1,"pages":2,"owned":[{"fqdn":"web-1.corp.example.com","ips":["10.0.0.5"],"ttl":300,` +
+		`"ownerAccount":"111111111111","ownerInstance":"i-0a1b2c3d4e5f60718"}],"ownedTotal":51,"otherOwners":2,"unmarked":3,"conflicts":1}`
+	if string(data) != want {
+		t.Errorf("got  %s\nwant %s", data, want)
+	}
+	var back workflow.ListingPage
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, page) {
+		t.Errorf("round trip %+v, want %+v", back, page)
+	}
+}

@@ -37,6 +37,11 @@ type AppDeployment struct {
 	Region    string
 	Account   string
 	StackName string
+	// StateMachineName is the name the deployment gives its state machine
+	// (CloudFormation generates one, as the template names none): what
+	// the Ref of SAM's AutoPublishAlias alias evaluates with, in a
+	// function's environment. Empty: that Ref is an error.
+	StateMachineName string
 }
 
 var accountID = regexp.MustCompile(`^[0-9]{12}$`)
@@ -72,8 +77,14 @@ func LoadAppStack(templatePath string, at AppDeployment, params map[string]any, 
 		return AppStack{}, err
 	}
 	t.SetRef("AWS::StackName", at.StackName)
+	// Ref of a function is its name, not its ARN (AWS::Lambda::Function
+	// return values, which SAM's function keeps).
 	for _, fn := range t.ResourcesOfType("AWS::Serverless::Function") {
-		t.SetRef(fn, functionARN(fn))
+		arn := functionARN(fn)
+		t.SetRef(fn, arn[strings.LastIndex(arn, ":")+1:])
+	}
+	if err := setResourceRefs(t, at); err != nil {
+		return AppStack{}, err
 	}
 	globals, err := functionGlobals(templatePath)
 	if err != nil {
@@ -193,4 +204,44 @@ func functionGlobals(path string) (globals, error) {
 		g.memory = doc.Globals.Function.MemorySize
 	}
 	return g, nil
+}
+
+// setResourceRefs models what Ref returns for the resources a function's
+// environment may name besides parameters (the reconciler's, DESIGN §9):
+//   - an AWS::SQS::Queue: its URL, https://sqs.<region>.amazonaws.com/
+//     <account>/<name>, named by QueueName or as CloudFormation generates
+//     names (GeneratedRoleName), as the local endpoint creates it;
+//   - the alias SAM generates for a state machine's AutoPublishAlias,
+//     <StateMachine>Alias<alias>: <state machine ARN>:<alias>, the state
+//     machine named at.StateMachineName.
+func setResourceRefs(t *Template, at AppDeployment) error {
+	for _, id := range t.ResourcesOfType("AWS::SQS::Queue") {
+		_, props, _ := t.Resource(id)
+		name := GeneratedRoleName(at.StackName, id)
+		if n := Property(props, "QueueName"); n != nil {
+			v, err := t.Eval(n)
+			if err != nil {
+				return fmt.Errorf("%s: QueueName: %w", id, err)
+			}
+			name = fmt.Sprint(v)
+		}
+		t.SetRef(id, "https://sqs."+at.Region+".amazonaws.com/"+at.Account+"/"+name)
+	}
+	if at.StateMachineName == "" {
+		return nil
+	}
+	for _, id := range t.ResourcesOfType("AWS::Serverless::StateMachine") {
+		_, props, _ := t.Resource(id)
+		n := Property(props, "AutoPublishAlias")
+		if n == nil {
+			continue
+		}
+		alias, err := t.Eval(n)
+		if err != nil {
+			return fmt.Errorf("%s: AutoPublishAlias: %w", id, err)
+		}
+		t.SetRef(fmt.Sprintf("%sAlias%v", id, alias),
+			fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s:%v", at.Region, at.Account, at.StateMachineName, alias))
+	}
+	return nil
 }

@@ -6,14 +6,15 @@ import (
 )
 
 func TestLoadAppStack(t *testing.T) {
-	app, err := LoadAppStack(appTemplate, AppDeployment{Region: "eu-west-1", Account: appAccount, StackName: "asgdns"}, map[string]any{
-		"AsgNames": "web-demo", "SharedServicesAccountId": sharedServicesAccount, "Zone": "corp.example.com",
+	app, err := LoadAppStack(appTemplate, AppDeployment{Region: "eu-west-1", Account: appAccount, StackName: "asgdns",
+		StateMachineName: "asgdns-DnsRegistration"}, map[string]any{
+		"AsgNames": "web-demo,api-demo", "SharedServicesAccountId": sharedServicesAccount, "Zone": "corp.example.com",
 		"DcInstanceIds": "i-0dc0000000000000a", "DcPlatform": "Linux",
 	}, func(id string) string { return "arn:aws:lambda:eu-west-1:111111111111:function:asgdns-" + id })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(app.Functions) != 6 || app.StateMachine != "DnsRegistration" || app.DefinitionURI != "statemachine/asgdns.asl.json" {
+	if len(app.Functions) != 9 || app.StateMachine != "DnsRegistration" || app.DefinitionURI != "statemachine/asgdns.asl.json" {
 		t.Fatalf("%+v", app)
 	}
 	// Safe deploys: a version per deployment, the rule on the alias.
@@ -39,6 +40,35 @@ func TestLoadAppStack(t *testing.T) {
 				len(fn.Tags) != 1 || fn.Tags["asgdns-function"] != "WaitForCommand" {
 				t.Errorf("role %s, tags %v", fn.RoleARN, fn.Tags)
 			}
+		case "ReconcileFunction":
+			// The reconciler's own settings name resources: the alias it
+			// starts repairs on, the two functions it invokes (Ref of a
+			// function is its name).
+			want := map[string]string{
+				"ASGDNS_ASG_NAMES":                 "web-demo,api-demo",
+				"ASGDNS_STATE_MACHINE_ARN":         "arn:aws:states:eu-west-1:111111111111:stateMachine:asgdns-DnsRegistration:live",
+				"ASGDNS_LIST_ZONE_FUNCTION":        "asgdns-ListZoneFunction",
+				"ASGDNS_DRAIN_FUNCTION":            "asgdns-DrainDeadLettersFunction",
+				"ASGDNS_RECONCILE_REMOVAL_FLOOR":   "20",
+				"ASGDNS_RECONCILE_REMOVAL_PERCENT": "10",
+				"ASGDNS_ZONE":                      "corp.example.com",
+			}
+			for k, v := range want {
+				if fn.Env[k] != v {
+					t.Errorf("%s: %s = %q, want %q", fn.LogicalID, k, fn.Env[k], v)
+				}
+			}
+			if fn.Timeout != 540*time.Second || len(fn.Tags) != 0 {
+				t.Errorf("%s: timeout %s, tags %v", fn.LogicalID, fn.Timeout, fn.Tags)
+			}
+		case "DrainDeadLettersFunction":
+			if fn.Env["ASGDNS_DEAD_LETTER_QUEUE_URL"] != "https://sqs.eu-west-1.amazonaws.com/111111111111/"+GeneratedRoleName("asgdns", "UndeliveredEvents") {
+				t.Errorf("%+v", fn)
+			}
+		case "ListZoneFunction":
+			if fn.Env["ASGDNS_ROLE_ARN"] != "arn:aws:iam::222222222222:role/asgdns-dns-registrar-111111111111" || fn.Tags["asgdns-function"] != "ListZone" {
+				t.Errorf("%+v", fn)
+			}
 		case "DescribeInstanceFunction":
 			if fn.Env["ASGDNS_ZONE"] != "corp.example.com" || fn.Env["ASGDNS_DC_PLATFORM"] != "Linux" || fn.Env["ASGDNS_TTL"] != "300" ||
 				len(fn.Tags) != 0 {
@@ -52,7 +82,8 @@ func TestLoadAppStack(t *testing.T) {
 // in the shared-services account, and names generated from its stack name.
 func TestLoadAppStackInAnotherAccount(t *testing.T) {
 	const stack = "StackSet-asgdns-app-0a1b2c3d-4e5f-6789-abcd-ef0123456789"
-	app, err := LoadAppStack(appTemplate, AppDeployment{Region: "eu-west-1", Account: otherAppAccount, StackName: stack}, map[string]any{
+	app, err := LoadAppStack(appTemplate, AppDeployment{Region: "eu-west-1", Account: otherAppAccount, StackName: stack,
+		StateMachineName: "DnsRegistration-AbCdEf012345"}, map[string]any{
 		"AsgNames": "web", "SharedServicesAccountId": sharedServicesAccount, "DcInstanceIds": "i-0dc0000000000000a", "Zone": "corp.example.com",
 	}, func(id string) string { return "arn:aws:lambda:eu-west-1:333333333333:function:" + id })
 	if err != nil {
@@ -76,9 +107,11 @@ func TestLoadAppStackRefusesAnIncompleteDeployment(t *testing.T) {
 	arn := func(id string) string { return "arn:aws:lambda:eu-west-1:111111111111:function:" + id }
 	params := map[string]any{"AsgNames": "web", "SharedServicesAccountId": sharedServicesAccount, "DcInstanceIds": "i-0dc0000000000000a", "Zone": "corp.example.com"}
 	for _, at := range []AppDeployment{
-		{Account: appAccount, StackName: "asgdns"},
-		{Region: "eu-west-1", Account: "1111", StackName: "asgdns"},
-		{Region: "eu-west-1", Account: appAccount},
+		{Account: appAccount, StackName: "asgdns", StateMachineName: "asgdns-DnsRegistration"},
+		{Region: "eu-west-1", Account: "1111", StackName: "asgdns", StateMachineName: "asgdns-DnsRegistration"},
+		{Region: "eu-west-1", Account: appAccount, StateMachineName: "asgdns-DnsRegistration"},
+		// The reconciler's environment names the state machine's alias.
+		{Region: "eu-west-1", Account: appAccount, StackName: "asgdns"},
 	} {
 		if _, err := LoadAppStack(appTemplate, at, params, arn); err == nil {
 			t.Errorf("%+v: loaded", at)

@@ -24,7 +24,7 @@ func TestHappyChain(t *testing.T) {
 	w, dns := dnsWorld(t, withFakeClock())
 	ctx := context.Background()
 
-	rule, err := LoadRule(appTemplate, []string{"web-prod"})
+	rule, err := LoadRule(appTemplate, appDeployment, []string{"web-prod"})
 	if err != nil {
 		t.Fatal(err)
 	}

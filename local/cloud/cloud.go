@@ -1,10 +1,12 @@
 // Package cloud is the asgdns local stack's AWS: one loopback HTTP endpoint
 // that speaks the real wire protocols of EC2, Auto Scaling, STS (AWS query
-// and EC2 query), SSM and EventBridge (JSON 1.1) over an in-memory world of
-// two accounts — the application account with the Auto Scaling groups and
-// their instances, and the shared-services account with the domain
-// controllers — so the unchanged asgdns functions, the AWS SDK and the AWS
-// CLI work against it through AWS_ENDPOINT_URL.
+// and EC2 query), SSM and EventBridge (JSON 1.1) and SQS (JSON 1.0: the
+// application stacks' queues, EventBridge's dead letters among them) over
+// an in-memory world of two accounts — the application account with the
+// Auto Scaling groups and their instances, and the shared-services
+// account with the domain controllers — so the unchanged asgdns
+// functions, the AWS SDK and the AWS CLI work against it through
+// AWS_ENDPOINT_URL.
 //
 // The access key id in a request's SigV4 signature says who is calling
 // (AddCredentials, or credentials AssumeRole issued), and calls act in that
@@ -142,7 +144,7 @@ type Cloud struct {
 	commands     map[string]*command
 	agent        agentPool
 	rules        []*rule
-	deadLetters  []DeadLetter
+	queues       map[string]*queue // by ARN
 }
 
 // call is one API request as a handler sees it.
@@ -202,7 +204,7 @@ func New(opts Options) (*Cloud, error) {
 		targets: map[string]http.Handler{}, creds: map[string]*credential{},
 		rolePolicies: map[string]iampolicy.Policy{}, roleTags: map[string]map[string]string{},
 		networks: map[string]*network{}, instances: map[string]*instance{}, groups: map[string]*group{},
-		nodes: map[string]*managedNode{}, commands: map[string]*command{},
+		nodes: map[string]*managedNode{}, commands: map[string]*command{}, queues: map[string]*queue{},
 		limits: newLimiter(opts.Throttle), agent: newAgentPool(opts.AgentWorkers, opts.CommandDuration),
 	}
 	if c.workDir == "" {
@@ -227,6 +229,11 @@ func New(opts Options) (*Cloud, error) {
 	c.json = map[string]map[string]handlerFunc{
 		"AmazonSSM": {"SendCommand": c.sendCommand, "GetCommandInvocation": c.getCommandInvocation, "ListCommandInvocations": c.listCommandInvocations},
 		"AWSEvents": {"PutEvents": c.putEvents, "TestEventPattern": c.testEventPattern},
+		sqsTarget: {
+			"GetQueueUrl": c.getQueueURL, "GetQueueAttributes": c.getQueueAttributes, "SendMessage": c.sendMessage,
+			"ReceiveMessage": c.receiveMessage, "DeleteMessage": c.deleteMessage, "DeleteMessageBatch": c.deleteMessageBatch,
+			"ChangeMessageVisibility": c.changeMessageVisibility,
+		},
 	}
 	c.serveInventory()
 	for _, tn := range shared.tenants {
@@ -445,10 +452,13 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case service == "ec2":
 		proto = wire.EC2
-	case service == "ssm" || service == "events" || strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json"):
+	case service == "ssm" || service == "events" || service == "sqs" || strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json"):
 		proto = wire.JSON
 	case !signed && r.URL.Query().Get("Version") == versions["ec2"]:
 		proto = wire.EC2
+	}
+	if proto == wire.JSON {
+		w.Header().Set("Content-Type", wire.JSONContentType(r)) // SQS speaks JSON 1.0
 	}
 	fail := func(err *wire.Error) {
 		c.log.Info("aws call refused", slog.String("target", target), slog.String("service", service),
@@ -570,7 +580,7 @@ func (c *Cloud) servedHint(service string) string {
 	if _, ok := c.json[service]; ok {
 		return ""
 	}
-	return fmt.Sprintf(" (%s is not served by the asgdns local endpoint: it serves ec2, autoscaling, sts, ssm (AmazonSSM) and events (AWSEvents))", service)
+	return fmt.Sprintf(" (%s is not served by the asgdns local endpoint: it serves ec2, autoscaling, sts, ssm (AmazonSSM), events (AWSEvents) and sqs (AmazonSQS))", service)
 }
 
 // authenticate resolves the caller from the signing key. The signature

@@ -3,8 +3,10 @@ package cloud
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -14,7 +16,7 @@ import (
 
 // EventBridge: each account's default event bus, rules with an event
 // pattern and a Go target, PutEvents, and delivery with retries and a
-// dead-letter list.
+// dead-letter queue (an SQS queue of the world: sqs.go).
 
 // Target receives the events a rule matches, as EventBridge delivers them
 // (the whole event). An error means the delivery failed and is retried.
@@ -42,20 +44,18 @@ type Rule struct {
 	// retries, 24 hours) when nil. Retries back off exponentially from
 	// one second up to a minute, on the world's clock.
 	RetryPolicy *RetryPolicy
+	// TargetARN is the target's Arn (what Target stands for): the
+	// TARGET_ARN of its dead letters.
+	TargetARN string
+	// DeadLetterQueueARN is the target's DeadLetterConfig.Arn: the SQS
+	// queue (CreateQueue) an event goes to once the retry policy is
+	// spent. Without one the event is dropped, as EventBridge drops it.
+	DeadLetterQueueARN string
 }
 
 type rule struct {
 	Rule
 	matcher *eventpattern.Pattern
-}
-
-// DeadLetter is an event a rule could not deliver within its retry policy.
-type DeadLetter struct {
-	Rule     string
-	Event    json.RawMessage
-	Attempts int
-	Error    string
-	At       time.Time
 }
 
 // OnEvent adds a rule. Its pattern is checked as PutRule checks it.
@@ -80,11 +80,53 @@ func (c *Cloud) OnEvent(r Rule) error {
 	return nil
 }
 
-// DeadLetters returns the events no rule target accepted in time.
-func (c *Cloud) DeadLetters() []DeadLetter {
+// ruleARN is the rule's ARN on its account's default bus.
+func (c *Cloud) ruleARN(r *rule) string {
+	return "arn:aws:events:" + c.region + ":" + r.Account + ":rule/" + r.Name
+}
+
+// DeadLetter puts an event in the dead-letter queue of the account's rule,
+// as EventBridge does for an error it does not retry (a missing
+// permission, a target that no longer exists): no
+// EXHAUSTED_RETRY_CONDITION, RETRY_ATTEMPTS 0. errorCode and errorMessage
+// are the ERROR_CODE and ERROR_MESSAGE attributes (EventBridge's codes
+// include NO_PERMISSIONS, NO_RESOURCE, THROTTLING, TIMEOUT,
+// SDK_CLIENT_ERROR). It is for tests that cannot easily make a delivery
+// fail; the account must have exactly one rule with a dead-letter queue.
+func (c *Cloud) DeadLetter(account string, event json.RawMessage, errorCode, errorMessage string) error {
+	if !json.Valid(event) {
+		return fmt.Errorf("cloud: DeadLetter: the event is not JSON: %s", event)
+	}
+	if errorCode == "" || errorMessage == "" {
+		return errors.New("cloud: DeadLetter: an error code and message are required (SQS refuses empty attribute values)")
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]DeadLetter(nil), c.deadLetters...)
+	var found []*rule
+	for _, r := range c.rules {
+		if r.Account == account && r.DeadLetterQueueARN != "" {
+			found = append(found, r)
+		}
+	}
+	if len(found) != 1 {
+		return fmt.Errorf("cloud: DeadLetter: account %s has %d rules with a dead-letter queue, want 1", account, len(found))
+	}
+	r := found[0]
+	return c.sendDeadLetterLocked(r.DeadLetterQueueARN, event, deadLetter{ruleARN: c.ruleARN(r), targetARN: r.TargetARN,
+		errorCode: errorCode, errorMessage: errorMessage})
+}
+
+// deliveryErrorCode is the ERROR_CODE of a failed delivery: TIMEOUT
+// when the target did not answer in time, else SDK_CLIENT_ERROR (the
+// target's service refused the call). Both are in the user guide's
+// sample list of codes; which one real EventBridge gives each failure of
+// a Step Functions target is not documented, and this mapping is the
+// rig's assumption.
+func deliveryErrorCode(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return "TIMEOUT"
+	}
+	return "SDK_CLIENT_ERROR"
 }
 
 // event is an EventBridge event envelope, in the order AWS writes it.
@@ -154,7 +196,23 @@ func (c *Cloud) deliver(r *rule, raw json.RawMessage, attempt int, first time.Ti
 				c.deliver(r, raw, attempt+1, first)
 				return
 			}
-			c.deadLetters = append(c.deadLetters, DeadLetter{Rule: r.Name, Event: raw, Attempts: attempt, Error: err.Error(), At: c.clock.Now()})
+			exhausted := "MaximumEventAgeInSeconds"
+			if attempt > r.RetryPolicy.MaximumRetryAttempts {
+				exhausted = "MaximumRetryAttempts"
+			}
+			if r.DeadLetterQueueARN == "" {
+				c.log.Warn("event dropped", "rule", r.Name, "attempts", attempt, "exhausted", exhausted)
+				return
+			}
+			message := err.Error()
+			if message == "" {
+				message = fmt.Sprintf("%T", err)
+			}
+			dl := deadLetter{ruleARN: c.ruleARN(r), targetARN: r.TargetARN, errorCode: deliveryErrorCode(err),
+				errorMessage: message, exhausted: exhausted, retries: attempt - 1}
+			if dlqErr := c.sendDeadLetterLocked(r.DeadLetterQueueARN, raw, dl); dlqErr != nil {
+				c.log.Error("event lost: InvocationsFailedToBeSentToDlq", "rule", r.Name, "error", dlqErr.Error())
+			}
 		})
 	})
 }

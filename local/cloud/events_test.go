@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 func TestPutEvents(t *testing.T) {
@@ -121,8 +123,15 @@ func (c *countingTarget) waitAttempts(t *testing.T, n int32) {
 	})
 }
 
+// A failed delivery is retried with backoff until its retry policy runs
+// out, then the event goes to the rule's dead-letter queue as EventBridge
+// sends it there: the event as the body, why in the message attributes.
 func TestDeliveryRetriesAndDeadLetters(t *testing.T) {
 	w := newWorld(t, withFakeClock())
+	dlq, err := w.cloud.CreateQueue(AppAccount, "undelivered", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	flaky := &countingTarget{failures: 2}
 	down := &countingTarget{failures: 1 << 30}
 	young := &countingTarget{failures: 1 << 30}
@@ -132,11 +141,14 @@ func TestDeliveryRetriesAndDeadLetters(t *testing.T) {
 		{Name: "young", Target: young.target, RetryPolicy: &RetryPolicy{MaximumRetryAttempts: 185, MaximumEventAge: 3 * time.Second}},
 	} {
 		r.Pattern = json.RawMessage(`{"source":["asgdns.test"]}`)
+		r.TargetARN = "arn:aws:states:eu-west-1:111111111111:stateMachine:" + r.Name
+		r.DeadLetterQueueARN = dlq.ARN
 		if err := w.cloud.OnEvent(r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := w.cloud.Inject(json.RawMessage(`{"version":"0","id":"e1","detail-type":"T","source":"asgdns.test","account":"111111111111","time":"2026-11-20T08:00:00Z","region":"eu-west-1","resources":[],"detail":{}}`)); err != nil {
+	event := `{"version":"0","id":"e1","detail-type":"T","source":"asgdns.test","account":"111111111111","time":"2026-11-20T08:00:00Z","region":"eu-west-1","resources":[],"detail":{}}`
+	if err := w.cloud.Inject(json.RawMessage(event)); err != nil {
 		t.Fatal(err)
 	}
 	// Attempt 1 at once, 2 after 1 s, 3 after 2 s more.
@@ -151,26 +163,39 @@ func TestDeliveryRetriesAndDeadLetters(t *testing.T) {
 	for _, tg := range []*countingTarget{flaky, down, young} {
 		tg.waitAttempts(t, 3)
 	}
+	ctx := context.Background()
+	client := w.sqs(keyCreds(keyAppOperator))
 	eventually(t, "dead letters", func() (bool, string) {
-		dl := w.cloud.DeadLetters()
-		return len(dl) == 2, fmt.Sprint(dl)
+		n := w.queueDepth(dlq.URL)
+		return n == 2, fmt.Sprint(n)
 	})
 	w.clock.Advance(time.Hour)
 	time.Sleep(50 * time.Millisecond)
 	if got := flaky.attempts.Load(); got != 3 {
 		t.Errorf("flaky: %d attempts, want 3 (delivered on the third)", got)
 	}
-	dl := w.cloud.DeadLetters()
-	names := map[string]int{}
-	for _, d := range dl {
-		names[d.Rule] = d.Attempts
-		if !strings.Contains(string(d.Event), `"id":"e1"`) || d.Error == "" {
-			t.Errorf("dead letter = %+v", d)
+	out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlq.URL), MaxNumberOfMessages: 10,
+		MessageAttributeNames: []string{"All"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string]string{}
+	for _, m := range out.Messages {
+		if aws.ToString(m.Body) != event {
+			t.Errorf("dead letter body = %s, want the event unchanged", aws.ToString(m.Body))
 		}
+		attrs := stringAttributes(m.MessageAttributes)
+		got[strings.TrimPrefix(attrs["RULE_ARN"], "arn:aws:events:eu-west-1:111111111111:rule/")] = attrs
 	}
 	// "down" spent its 2 retries; "young" ran out of event age (3 s) first.
-	if len(dl) != 2 || names["down"] != 3 || names["young"] != 3 {
-		t.Errorf("dead letters = %v", names)
+	want := map[string]map[string]string{
+		"down": {"RULE_ARN": "arn:aws:events:eu-west-1:111111111111:rule/down", "TARGET_ARN": "arn:aws:states:eu-west-1:111111111111:stateMachine:down",
+			"ERROR_CODE": "TIMEOUT", "ERROR_MESSAGE": os.ErrDeadlineExceeded.Error(), "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts", "RETRY_ATTEMPTS": "2"},
+		"young": {"RULE_ARN": "arn:aws:events:eu-west-1:111111111111:rule/young", "TARGET_ARN": "arn:aws:states:eu-west-1:111111111111:stateMachine:young",
+			"ERROR_CODE": "TIMEOUT", "ERROR_MESSAGE": os.ErrDeadlineExceeded.Error(), "EXHAUSTED_RETRY_CONDITION": "MaximumEventAgeInSeconds", "RETRY_ATTEMPTS": "2"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("dead letters =\n%v\nwant\n%v", got, want)
 	}
 	if err := w.cloud.Inject(json.RawMessage(`{"no":"account"}`)); err == nil {
 		t.Error("Inject accepted a non-event")
@@ -180,5 +205,38 @@ func TestDeliveryRetriesAndDeadLetters(t *testing.T) {
 	}
 	if err := w.cloud.OnEvent(Rule{Name: "no target", Pattern: json.RawMessage(`{"source":["x"]}`)}); err == nil {
 		t.Error("OnEvent accepted a rule without a target")
+	}
+}
+
+// A rule without a dead-letter queue drops what it cannot deliver; one
+// whose queue does not exist loses it too (InvocationsFailedToBeSentToDlq).
+func TestUndeliverableWithoutADeadLetterQueue(t *testing.T) {
+	w := newWorld(t, withFakeClock())
+	kept, err := w.cloud.CreateQueue(AppAccount, "kept", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := &countingTarget{failures: 1 << 30}
+	for _, r := range []Rule{
+		{Name: "no-dlq", Target: down.target},
+		{Name: "gone-dlq", Target: down.target, DeadLetterQueueARN: "arn:aws:sqs:eu-west-1:111111111111:gone"},
+	} {
+		r.Pattern = json.RawMessage(`{"source":["asgdns.test"]}`)
+		r.RetryPolicy = &RetryPolicy{MaximumRetryAttempts: 0, MaximumEventAge: time.Hour}
+		if err := w.cloud.OnEvent(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.cloud.Inject(json.RawMessage(`{"version":"0","id":"e2","detail-type":"T","source":"asgdns.test","account":"111111111111","time":"2026-11-20T08:00:00Z","region":"eu-west-1","resources":[],"detail":{}}`)); err != nil {
+		t.Fatal(err)
+	}
+	down.waitAttempts(t, 2)
+	w.clock.Advance(time.Hour)
+	time.Sleep(50 * time.Millisecond)
+	if got := down.attempts.Load(); got != 2 {
+		t.Errorf("%d attempts, want one per rule (MaximumRetryAttempts 0)", got)
+	}
+	if n := w.queueDepth(kept.URL); n != 0 {
+		t.Errorf("another queue got %d messages", n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/asgdns/asgdns/local/bind"
+	"github.com/asgdns/asgdns/local/cfn"
 	"github.com/asgdns/asgdns/local/cloud"
 )
 
@@ -40,7 +41,12 @@ func Example() {
 		"arn:aws:sts::111111111111:assumed-role/asgdns-SendCommandFunctionRole/asgdns-SendCommand")
 	_ = world.RegisterDC("i-0dc0000000000001a", "Linux")
 
-	rule, err := cloud.LoadRule("../../template.yaml", []string{"web"})
+	// The rule and its dead-letter queue, as the application stack deploys them.
+	app := cfn.AppDeployment{Account: cloud.AppAccount, StackName: "asgdns"}
+	if _, err := world.CreateAppQueues("../../template.yaml", app, map[string]any{"AsgNames": []string{"web"}}); err != nil {
+		log.Fatal(err)
+	}
+	rule, err := cloud.LoadRule("../../template.yaml", app, []string{"web"})
 	if err != nil {
 		log.Fatal(err)
 	}

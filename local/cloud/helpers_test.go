@@ -18,11 +18,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
 	"github.com/asgdns/asgdns/local/awscli"
+	"github.com/asgdns/asgdns/local/cfn"
 )
 
 // The principals the tests call as. The two function roles are the
@@ -45,6 +47,13 @@ const (
 )
 
 var testStart = time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+
+// appDeployment is the application stack the tests deploy: asgdns in
+// AppAccount.
+var appDeployment = cfn.AppDeployment{Region: DefaultRegion, Account: AppAccount, StackName: "asgdns"}
+
+// appParams are its parameters (those without a default).
+var appParams = map[string]any{"AsgNames": []string{"web-prod"}}
 
 // world is a Cloud behind a real HTTP server, with the test principals.
 type world struct {
@@ -121,6 +130,7 @@ func (w *world) ssm(c creds) *ssm.Client { return ssm.NewFromConfig(w.config(c))
 func (w *world) events(c creds) *eventbridge.Client {
 	return eventbridge.NewFromConfig(w.config(c))
 }
+func (w *world) sqs(c creds) *sqs.Client { return sqs.NewFromConfig(w.config(c)) }
 
 // assume assumes the shared-services role as the AssumeRole function does.
 func (w *world) assume(key, instanceID string) creds {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/asgdns/asgdns/local/cfn"
 	"github.com/asgdns/asgdns/local/iampolicy"
 	sharedservices "github.com/asgdns/asgdns/shared-services"
@@ -229,13 +231,15 @@ func parameterDefaults(content any) map[string]string {
 }
 
 // LoadRule reads the EventBridge rule that starts the state machine from
-// the application template (template.yaml): the EventBridgeRule event of
-// its AWS::Serverless::StateMachine, with the AsgNames parameter set to
-// asgNames, and its RetryPolicy. The rule is named as SAM names the
-// AWS::Events::Rule it generates (<StateMachine><Event>). The caller sets
-// Target.
-func LoadRule(templatePath string, asgNames []string) (Rule, error) {
-	t, err := cfn.Load(templatePath, map[string]any{"AsgNames": asgNames}, DefaultRegion, AppAccount)
+// the application template (template.yaml) as a deployment deploys it:
+// the EventBridgeRule event of its AWS::Serverless::StateMachine, with the
+// AsgNames parameter set to asgNames, its RetryPolicy, and its
+// DeadLetterConfig (the ARN of the queue CreateAppQueues creates for the
+// same deployment). The rule is named as SAM names the AWS::Events::Rule
+// it generates (<StateMachine><Event>) and is on the deployment's
+// account's bus. The caller sets Target and TargetARN.
+func LoadRule(templatePath string, at cfn.AppDeployment, asgNames []string) (Rule, error) {
+	t, err := loadApp(templatePath, at, map[string]any{"AsgNames": asgNames})
 	if err != nil {
 		return Rule{}, err
 	}
@@ -257,7 +261,7 @@ func LoadRule(templatePath string, asgNames []string) (Rule, error) {
 			if err != nil {
 				return Rule{}, err
 			}
-			rule := Rule{Name: sm + name, Pattern: raw}
+			rule := Rule{Name: sm + name, Account: at.Account, Pattern: raw}
 			if rp := cfn.Property(evProps, "RetryPolicy"); rp != nil {
 				v, err := t.Eval(rp)
 				if err != nil {
@@ -267,6 +271,11 @@ func LoadRule(templatePath string, asgNames []string) (Rule, error) {
 				age, _ := strconv.Atoi(fmt.Sprint(m["MaximumEventAgeInSeconds"]))
 				retries, _ := strconv.Atoi(fmt.Sprint(m["MaximumRetryAttempts"]))
 				rule.RetryPolicy = &RetryPolicy{MaximumRetryAttempts: retries, MaximumEventAge: time.Duration(age) * time.Second}
+			}
+			if arn := cfn.Property(cfn.Property(evProps, "DeadLetterConfig"), "Arn"); arn != nil {
+				if rule.DeadLetterQueueARN, err = queueARNOf(t, at, arn); err != nil {
+					return Rule{}, fmt.Errorf("%s: %s DeadLetterConfig: %w", templatePath, rule.Name, err)
+				}
 			}
 			found = append(found, rule)
 		}
@@ -279,4 +288,115 @@ func LoadRule(templatePath string, asgNames []string) (Rule, error) {
 		return Rule{}, fmt.Errorf("%s: want one EventBridgeRule event on a state machine, found %d (%s)", templatePath, len(found), strings.Join(names, ", "))
 	}
 	return found[0], nil
+}
+
+// loadApp evaluates the application template as a deployment sees it.
+func loadApp(templatePath string, at cfn.AppDeployment, params map[string]any) (*cfn.Template, error) {
+	if at.Region == "" {
+		at.Region = DefaultRegion
+	}
+	if at.StackName == "" {
+		return nil, fmt.Errorf("%s: deployment %+v: no stack name", templatePath, at)
+	}
+	t, err := cfn.Load(templatePath, params, at.Region, at.Account)
+	if err != nil {
+		return nil, err
+	}
+	t.SetRef("AWS::StackName", at.StackName)
+	return t, nil
+}
+
+// queueARNOf evaluates an Arn that is !GetAtt <Queue>.Arn of one of the
+// template's queues, or a literal ARN.
+func queueARNOf(t *cfn.Template, at cfn.AppDeployment, n *yaml.Node) (string, error) {
+	if n.Tag == "!GetAtt" {
+		id, attr, _ := strings.Cut(n.Value, ".")
+		typ, props, err := t.Resource(id)
+		if err != nil || typ != "AWS::SQS::Queue" || attr != "Arn" {
+			return "", fmt.Errorf("!GetAtt %s: want the Arn of an AWS::SQS::Queue (%v)", n.Value, err)
+		}
+		name, err := appQueueName(t, at, id, props)
+		if err != nil {
+			return "", err
+		}
+		return "arn:aws:sqs:" + regionOr(at.Region) + ":" + at.Account + ":" + name, nil
+	}
+	v, err := t.Eval(n)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprint(v), nil
+}
+
+func regionOr(region string) string {
+	if region == "" {
+		return DefaultRegion
+	}
+	return region
+}
+
+// appQueueName is a queue's QueueName, or the name CloudFormation
+// generates for a queue the template does not name: <stack>-<LogicalId>-
+// <suffix>, the same pattern as the roles it names (cfn.GeneratedRoleName).
+func appQueueName(t *cfn.Template, at cfn.AppDeployment, logicalID string, props *yaml.Node) (string, error) {
+	if n := cfn.Property(props, "QueueName"); n != nil {
+		v, err := t.Eval(n)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprint(v), nil
+	}
+	return cfn.GeneratedRoleName(at.StackName, logicalID), nil
+}
+
+// queueProperties are the AWS::SQS::Queue properties that are CreateQueue
+// attributes the local queue models; QueueName names it, the rest
+// (Tags, …) do not change how it behaves.
+var queueProperties = map[string]bool{
+	"VisibilityTimeout": true, "MessageRetentionPeriod": true, "DelaySeconds": true,
+	"ReceiveMessageWaitTimeSeconds": true, "SqsManagedSseEnabled": true,
+}
+
+// CreateAppQueues creates the application template's AWS::SQS::Queue
+// resources as a deployment with these stack parameters does (named by
+// QueueName or as CloudFormation generates names, with their
+// attributes), by logical id. A property that
+// would change a queue's behaviour but is not modelled (FifoQueue,
+// RedrivePolicy, KmsMasterKeyId, …) is an error.
+func (c *Cloud) CreateAppQueues(templatePath string, at cfn.AppDeployment, params map[string]any) (map[string]Queue, error) {
+	at.Region = regionOr(at.Region)
+	if at.Region != c.region {
+		return nil, fmt.Errorf("cloud: CreateAppQueues: deployment in %s, the endpoint serves %s", at.Region, c.region)
+	}
+	t, err := loadApp(templatePath, at, params)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]Queue{}
+	for _, id := range t.ResourcesOfType("AWS::SQS::Queue") {
+		_, props, _ := t.Resource(id)
+		name, err := appQueueName(t, at, id, props)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", templatePath, id, err)
+		}
+		attrs := map[string]string{}
+		for i := 0; props != nil && i+1 < len(props.Content); i += 2 {
+			key := props.Content[i].Value
+			switch {
+			case key == "QueueName" || key == "Tags":
+				continue
+			case !queueProperties[key]:
+				return nil, fmt.Errorf("%s: %s: property %s is not modelled by the local queue", templatePath, id, key)
+			}
+			v, err := t.Eval(props.Content[i+1])
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", templatePath, id, err)
+			}
+			attrs[key] = fmt.Sprint(v)
+		}
+		if out[id], err = c.CreateQueue(at.Account, name, attrs); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", templatePath, id, err)
+		}
+	}
+	return out, nil
 }

@@ -40,7 +40,7 @@ func TestSharedServicesFromTheTemplate(t *testing.T) {
 			conds[c.Operator+" "+c.Key] = strings.Join(c.Values, ",")
 		}
 		if want := map[string]string{"StringEquals sts:externalid": "ext-1", "StringEquals aws:principalaccount": tn.account,
-			"StringLike sts:sourceidentity": "asgdns-i-*"}; !reflect.DeepEqual(conds, want) {
+			"StringLike sts:sourceidentity": "asgdns-i-*,asgdns-reconcile"}; !reflect.DeepEqual(conds, want) {
 			t.Errorf("tenant %s: conditions = %v, want %v", tn.account, conds, want)
 		}
 		// The permissions: this account's document by ARN, tagged
@@ -62,7 +62,7 @@ func TestSharedServicesFromTheTemplate(t *testing.T) {
 			doc.stepTimeout(linuxStep) != 120*time.Second || doc.stepTimeout("other") != time.Hour {
 			t.Errorf("document %s, timeouts %v", doc.Name, doc.StepTimeouts)
 		}
-		if want := map[string]string{"ipv4Address": "", "ttl": "300", "ptr": "false"}; !reflect.DeepEqual(doc.Defaults, want) {
+		if want := map[string]string{"hostname": "", "ipv4Address": "", "ownerInstanceId": "", "ttl": "300", "ptr": "false", "page": "0"}; !reflect.DeepEqual(doc.Defaults, want) {
 			t.Errorf("defaults = %v, want %v", doc.Defaults, want)
 		}
 		// The account is fixed in the document's script, with the
@@ -107,8 +107,8 @@ func TestSharedServicesTrustByOrganization(t *testing.T) {
 	want := map[string]string{
 		"StringEquals aws:principalaccount":             AppAccount,
 		"StringEquals aws:principalorgid":               OrganizationID,
-		"StringEquals aws:principaltag/asgdns-function": "AssumeRole,SendCommand,WaitForCommand",
-		"StringLike sts:sourceidentity":                 "asgdns-i-*",
+		"StringEquals aws:principaltag/asgdns-function": "AssumeRole,SendCommand,WaitForCommand,ListZone",
+		"StringLike sts:sourceidentity":                 "asgdns-i-*,asgdns-reconcile",
 	}
 	if !reflect.DeepEqual(conds, want) {
 		t.Errorf("conditions = %v, want %v", conds, want)
@@ -117,7 +117,7 @@ func TestSharedServicesTrustByOrganization(t *testing.T) {
 
 // What reads a template refuses what it cannot find.
 func TestTemplateRefusals(t *testing.T) {
-	if _, err := LoadRule(sharedTemplate, nil); err == nil {
+	if _, err := LoadRule(sharedTemplate, appDeployment, nil); err == nil {
 		t.Error("LoadRule found a rule in the shared-services template")
 	}
 	if _, err := New(Options{}); err == nil {
@@ -127,7 +127,7 @@ func TestTemplateRefusals(t *testing.T) {
 
 // The deployed rule, read from template.yaml, against every event fixture.
 func TestTemplateRuleAgainstFixtures(t *testing.T) {
-	rule, err := LoadRule(appTemplate, []string{"api", "web-prod"})
+	rule, err := LoadRule(appTemplate, appDeployment, []string{"api", "web-prod"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,6 +57,16 @@ const (
 	asgOutage         = "outage-web"
 	asgForeignHook    = "foreign-hook"
 	asgVersions       = "versions-web"
+
+	// The reconciler's proofs (reconcile_test.go): one group each.
+	asgRecMissing = "rec-missing"
+	asgRecGone    = "rec-gone"
+	asgRecWiped   = "rec-wiped"
+	asgRecForeign = "rec-foreign"
+	asgRecCap     = "rec-cap"
+	asgRecDLQ     = "rec-dlq"
+	asgRecReport  = "rec-report"
+	asgBenchRec   = "bench-reconcile"
 )
 
 // The groups of BenchmarkThrottledBurst: a burst across several ASGs.
@@ -66,6 +76,7 @@ var asgNames = []string{
 	asgCLI, asgSDK, asgEnv, asgUnreachCont, asgUnreachAbandon, asgGone, asgExpired, asgRedriveTerm,
 	asgBenchLatency, asgBenchBurst, asgTenant, asgLeak, asgOutage, asgForeignHook, asgVersions,
 	asgBenchThrottled[0], asgBenchThrottled[1], asgBenchThrottled[2], asgBenchThrottled[3],
+	asgRecMissing, asgRecGone, asgRecWiped, asgRecForeign, asgRecCap, asgRecDLQ, asgRecReport, asgBenchRec,
 }
 
 // secondDC is a second domain controller (registered by TestMain, tagged

@@ -210,6 +210,8 @@ func (a *operatorAPI) describe(d *Deployment) cfnStack {
 			v = d.StateMachineARN
 		case o.stateMachineAlias:
 			v = d.StateMachineAliasARN
+		case o.queueOf != "":
+			v = d.Queues[o.queueOf].URL
 		default:
 			v = d.Roles[o.roleOf]
 		}
@@ -228,7 +230,7 @@ func (a *operatorAPI) stackID(d *Deployment) string {
 }
 
 // templateOutput is one of template.yaml's Outputs the local deployments
-// have a value for: the state machine, or a function's role.
+// have a value for: the state machine, a function's role, or a queue.
 type templateOutput struct {
 	key, description string
 	stateMachine     bool
@@ -236,6 +238,7 @@ type templateOutput struct {
 	// (!Ref <StateMachine>Alias<name>).
 	stateMachineAlias bool
 	roleOf            string // the function whose role the output is
+	queueOf           string // the queue whose URL (!Ref) the output is
 }
 
 func templateOutputs(path string) ([]templateOutput, error) {
@@ -277,8 +280,10 @@ func templateOutputs(path string) ([]templateOutput, error) {
 			t.stateMachineAlias = true
 		case v.Tag == "!GetAtt" && strings.HasSuffix(v.Value, "Role.Arn"):
 			t.roleOf = strings.TrimSuffix(v.Value, "Role.Arn")
+		case v.Tag == "!Ref" && typeOf(v.Value) == "AWS::SQS::Queue":
+			t.queueOf = v.Value
 		default:
-			continue // a resource the local stack does not create (queue, topic)
+			continue // a resource the local stack does not create (topic)
 		}
 		out = append(out, t)
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -59,6 +61,20 @@ func TestOperatorAPIs(t *testing.T) {
 	if outputs["StateMachineArn"] != h.s.StateMachineARN || outputs["StateMachineAliasArn"] != h.s.StateMachineARN+":live" ||
 		outputs["AssumeRoleFunctionRoleArn"] != h.s.FunctionRoleARN("AssumeRoleFunction") {
 		t.Errorf("outputs %v", outputs)
+	}
+	// The dead-letter queue's URL is the output, and it is a queue the
+	// operator can read (drain) on the endpoint.
+	dlq := h.s.Deployments[0].UndeliveredEventsQueueURL
+	if dlq == "" || outputs["UndeliveredEventsQueueUrl"] != dlq {
+		t.Errorf("UndeliveredEventsQueueUrl %q, deployment's %q", outputs["UndeliveredEventsQueueUrl"], dlq)
+	}
+	qa, err := sqs.NewFromConfig(h.cfg).GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(dlq),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil || !strings.HasPrefix(qa.Attributes["QueueArn"], "arn:aws:sqs:"+Region+":"+AppAccount+":"+StackName+"-UndeliveredEvents-") {
+		t.Errorf("the dead-letter queue: %v %+v", err, qa)
+	}
+	if other := h.s.Deployment(OtherAppAccount); other != nil && (other.UndeliveredEventsQueueURL == "" || other.UndeliveredEventsQueueURL == dlq) {
+		t.Errorf("the other deployment's queue %q", other.UndeliveredEventsQueueURL)
 	}
 	// The other account's operator sees its own deployment.
 	other := h.operatorConfig(OtherAppAccount)

@@ -1,11 +1,12 @@
 // Package stack runs the whole asgdns workflow on one machine: one loopback
 // endpoint speaking the AWS wire protocols (EC2, Auto Scaling, STS, SSM,
-// EventBridge, Step Functions) over two accounts, the real function
+// EventBridge, SQS, Step Functions) over two accounts, the real function
 // binaries under a Lambda host, the real state machine definition on the
 // asl engine, and a real BIND named serving the zone. Everything that
 // would be deployed comes from the two templates: the functions'
 // configuration, the definition and its substitutions, the EventBridge
-// rule, the shared-services role and the SSM document.
+// rule and its dead-letter queue, the shared-services role and the SSM
+// document.
 package stack
 
 import (
@@ -132,6 +133,13 @@ type Deployment struct {
 	// OperatorKeyID signs as an administrator of the account (secret
 	// OperatorSecret).
 	OperatorKeyID string
+	// Queues are the template's SQS queues by logical id, as the
+	// deployment created them on the endpoint (the Ref of each is its
+	// URL).
+	Queues map[string]cloud.Queue
+	// UndeliveredEventsQueueURL is the queue the rule dead-letters into
+	// (its DeadLetterConfig): where the events it could not deliver are.
+	UndeliveredEventsQueueURL string
 
 	close func() error
 }
@@ -229,7 +237,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	apps := make([]cfn.AppStack, len(opts.Accounts))
 	var trusted, tenantZones []string
 	for i, account := range opts.Accounts {
-		at := cfn.AppDeployment{Region: Region, Account: account, StackName: opts.StackName}
+		at := cfn.AppDeployment{Region: Region, Account: account, StackName: opts.StackName, StateMachineName: StateMachineName}
 		if apps[i], err = cfn.LoadAppStack(template, at, appParameters(opts),
 			func(id string) string { return functionARN(account, id) }); err != nil {
 			return nil, err
@@ -292,6 +300,12 @@ func (s *Stack) deploy(ctx context.Context, opts Options, account string, app cf
 	if err := s.Cloud.AddCredentials(d.OperatorKeyID, OperatorSecret, "arn:aws:iam::"+account+":user/operator"); err != nil {
 		return nil, err
 	}
+	template := filepath.Join(opts.RepoRoot, "template.yaml")
+	at := cfn.AppDeployment{Region: Region, Account: account, StackName: opts.StackName}
+	var err error
+	if d.Queues, err = s.Cloud.CreateAppQueues(template, at, appParameters(opts)); err != nil {
+		return nil, err
+	}
 
 	// The functions: the real binaries, their configuration from the
 	// template, and credentials of their own roles, tagged as SAM tags
@@ -318,7 +332,6 @@ func (s *Stack) deploy(ctx context.Context, opts Options, account string, app cf
 			Concurrency: 100, LogFormat: "JSON", Env: env, Logs: s.metrics.writer(account, fn.LogicalID, opts.FunctionLogs),
 		})
 	}
-	var err error
 	if d.Lambdas, err = lambdahost.New(lambdahost.Options{RepoRoot: opts.RepoRoot, Region: Region, AccountID: account,
 		BuildLog: logs, Functions: fns}); err != nil {
 		return nil, err
@@ -375,14 +388,20 @@ func (s *Stack) deploy(ctx context.Context, opts Options, account string, app cf
 	// The EventBridge rule the template deploys, on the account's bus,
 	// targeting the state machine (or its alias): each matching event
 	// starts an execution with the event as its input, as EventBridge does.
-	rule, err := cloud.LoadRule(filepath.Join(opts.RepoRoot, "template.yaml"), opts.ASGNames)
+	// What it cannot deliver goes to the queue its DeadLetterConfig names.
+	rule, err := cloud.LoadRule(template, at, opts.ASGNames)
 	if err != nil {
 		return d, err
 	}
-	rule.Account = account
+	rule.TargetARN = target
 	rule.Target = func(ctx context.Context, event json.RawMessage) error {
 		_, err := d.StepFunctions.Start(ctx, target, "", string(event))
 		return err
+	}
+	for _, q := range d.Queues {
+		if q.ARN == rule.DeadLetterQueueARN {
+			d.UndeliveredEventsQueueURL = q.URL
+		}
 	}
 	return d, s.Cloud.OnEvent(rule)
 }

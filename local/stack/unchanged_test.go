@@ -65,7 +65,7 @@ func TestFunctionsRunUnchanged(t *testing.T) {
 	ctx := testContext(t, 10*time.Minute)
 	since := time.Now().Add(-time.Second)
 
-	// One launch runs all six functions, so each has a sandbox: its DC
+	// One launch runs all six step functions, so each has a sandbox: its DC
 	// cannot be reached until the instance is held once (HoldInstance).
 	const dc = "i-0dc00000000000005"
 	if err := h.s.Cloud.RegisterDC(dc, "Linux"); err != nil {
@@ -83,10 +83,17 @@ func TestFunctionsRunUnchanged(t *testing.T) {
 	if launch.Status != sfntypes.ExecutionStatusSucceeded {
 		t.Fatalf("launch execution %v, want SUCCEEDED", launch)
 	}
+	// The reconciler and the two functions it invokes are no steps: one
+	// report run of this test's group gives each a sandbox (report
+	// repairs nothing; the dead-letter queue is empty here). Its outcome
+	// is not this test's subject, only that they run as deployed.
+	report, err := h.s.Lambdas.Invoke(ctx, functionName("ReconcileFunction"),
+		[]byte(`{"mode":"report","asg":"`+asgEnv+`","run":"unchanged","drainDeadLetters":true}`))
+	t.Logf("reconcile report run: %.300s (%v)", report, err)
 
 	tmpl := loadTemplate(t, filepath.Join(h.root, "template.yaml"))
-	if len(tmpl.functions) != 6 {
-		t.Fatalf("template.yaml has %d functions, want 6", len(tmpl.functions))
+	if len(tmpl.functions) != 9 {
+		t.Fatalf("template.yaml has %d functions, want 9 (six steps, the reconciler and the two it invokes)", len(tmpl.functions))
 	}
 	running := map[string][]sandbox{}
 	for _, sb := range sandboxes(t) {
@@ -235,6 +242,15 @@ func loadTemplate(t *testing.T, path string) *appTemplate {
 		}
 	}
 	maps.Copy(params, localParameters)
+	// What Ref returns for the resources a function's environment names,
+	// as the primary deployment created them (not as the stack's template
+	// loader computes them: this checks that it computes them right).
+	params["AsgNames"] = strings.Join(asgNames, ",") // the stack's Options.ASGNames
+	params["DnsRegistrationAliaslive"] = h.s.Deployments[0].StateMachineAliasARN
+	params["UndeliveredEvents"] = h.s.Deployments[0].UndeliveredEventsQueueURL
+	for _, id := range []string{"ListZoneFunction", "DrainDeadLettersFunction"} {
+		params[id] = functionName(id) // Ref of a function is its name
+	}
 
 	globals := get(get(root, "Globals"), "Function")
 	tmpl := &appTemplate{
@@ -301,11 +317,16 @@ func scalar(t *testing.T, n *yaml.Node) string {
 
 var subVariable = regexp.MustCompile(`\$\{([^}]+)\}`)
 
-// evaluate is CloudFormation's value of a scalar, !Ref or !Sub.
+// evaluate is CloudFormation's value of a scalar, !Ref, !Sub, or !Join of
+// a list parameter (a !Ref of a CommaDelimitedList is its comma-separated
+// value here).
 func evaluate(t *testing.T, n *yaml.Node, params map[string]string) string {
 	t.Helper()
+	if n.Kind == yaml.SequenceNode && n.Tag == "!Join" && len(n.Content) == 2 && n.Content[1].Tag == "!Ref" {
+		return strings.Join(strings.Split(evaluate(t, n.Content[1], params), ","), n.Content[0].Value)
+	}
 	if n.Kind != yaml.ScalarNode {
-		t.Fatalf("template.yaml: line %d: only scalars, !Ref and !Sub strings are handled", n.Line)
+		t.Fatalf("template.yaml: line %d: only scalars, !Ref and !Sub strings, and !Join of a list parameter are handled", n.Line)
 	}
 	switch n.Tag {
 	case "!Ref":

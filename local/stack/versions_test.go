@@ -141,7 +141,7 @@ func wantVersion(ctx context.Context, t *testing.T, arn, version, alias string, 
 // moved to it. It returns the new version's ARN.
 func (d *Deployment) deployDefinition(_ context.Context, marker string) (string, error) {
 	template := filepath.Join(h.root, "template.yaml")
-	app, err := cfn.LoadAppStack(template, cfn.AppDeployment{Region: Region, Account: d.Account, StackName: d.StackName},
+	app, err := cfn.LoadAppStack(template, cfn.AppDeployment{Region: Region, Account: d.Account, StackName: d.StackName, StateMachineName: StateMachineName},
 		appParameters(Options{ASGNames: asgNames}), func(id string) string { return functionARN(d.Account, id) })
 	if err != nil {
 		return "", err

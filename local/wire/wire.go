@@ -28,8 +28,11 @@ import (
 //   - EC2 query: the same requests, answers with lowerCamel elements and
 //     <item> lists, errors <Response><Errors><Error><Code/><Message/>…
 //     </Errors><RequestID/></Response>.
-//   - JSON 1.1 (SSM, EventBridge): X-Amz-Target "Prefix.Operation", errors
-//     {"__type": code, "message": …} with the code also in X-Amzn-ErrorType.
+//   - JSON 1.0 and 1.1 (SSM, EventBridge: 1.1; SQS: 1.0): X-Amz-Target
+//     "Prefix.Operation", errors {"__type": code, "message": …} with the
+//     code also in X-Amzn-ErrorType. A service that moved from AWS query
+//     to JSON (awsQueryCompatible: SQS) also names the query protocol's
+//     code in X-Amzn-Query-Error ("code;Sender"), which its SDKs report.
 type Protocol int
 
 // The protocols (see Protocol).
@@ -45,6 +48,12 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
+	// QueryCode is, for an awsQueryCompatible JSON service (SQS), the
+	// code the service's AWS query protocol gave the error
+	// (AWS.SimpleQueueService.NonExistentQueue for Code
+	// com.amazonaws.sqs#QueueDoesNotExist): the SDKs report it as the
+	// error code. Empty for the other services.
+	QueryCode string
 }
 
 // Error is the code and message, as the SDKs print them.
@@ -87,8 +96,15 @@ func WriteError(w http.ResponseWriter, proto Protocol, service, requestID string
 	w.Header().Set("x-amzn-RequestId", requestID)
 	switch proto {
 	case JSON:
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		setJSONContentType(w)
 		w.Header().Set("X-Amzn-ErrorType", err.Code)
+		if err.QueryCode != "" {
+			fault := "Sender"
+			if err.Status >= 500 {
+				fault = "Receiver"
+			}
+			w.Header().Set("X-Amzn-Query-Error", err.QueryCode+";"+fault)
+		}
 		w.WriteHeader(err.Status)
 		body := map[string]string{"__type": err.Code}
 		if err.Message != "" {
@@ -120,11 +136,7 @@ func WriteError(w http.ResponseWriter, proto Protocol, service, requestID string
 // request's Content-Type says) with an AWS error, for handlers the
 // endpoint passes JSON-protocol requests to (cloud.Cloud.HandleTarget).
 func WriteJSONError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
-	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/x-amz-json-1.0") {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	} else {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	}
+	w.Header().Set("Content-Type", JSONContentType(r))
 	w.Header().Set("X-Amzn-ErrorType", code)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": message})
@@ -169,15 +181,34 @@ func WriteEC2Result(w http.ResponseWriter, requestID string, body any) {
 	_, _ = w.Write(out)
 }
 
-// WriteJSONResult answers a JSON 1.1 request.
+// WriteJSONResult answers a JSON 1.1 request (JSON 1.0 when the caller
+// has set that Content-Type: see JSONContentType).
 func WriteJSONResult(w http.ResponseWriter, requestID string, v any) {
 	out, err := json.Marshal(v)
 	if err != nil {
 		panic(err) // a programming error in a response type
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	setJSONContentType(w)
 	w.Header().Set("x-amzn-RequestId", requestID)
 	_, _ = w.Write(out)
+}
+
+// JSONContentType is the Content-Type of the answer to a JSON-protocol
+// request: the request's JSON version (application/x-amz-json-1.0 for
+// SQS), 1.1 otherwise.
+func JSONContentType(r *http.Request) string {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json-1.0") {
+		return "application/x-amz-json-1.0"
+	}
+	return "application/x-amz-json-1.1"
+}
+
+// setJSONContentType keeps a JSON version the caller chose
+// (JSONContentType), else answers in 1.1.
+func setJSONContentType(w http.ResponseWriter) {
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	}
 }
 
 // DecodeJSON reads a JSON 1.1 request body into v. A body that is not a

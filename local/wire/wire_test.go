@@ -22,21 +22,33 @@ func TestWriteError(t *testing.T) {
 		contentType string
 		body        string
 		errorType   string // X-Amzn-ErrorType
+		preset      string // a Content-Type the caller set (JSONContentType)
+		queryError  string // X-Amzn-Query-Error
 	}{
 		{"query, sender", Query, "autoscaling", ValidationError("Group <%s> not found", "web"), "text/xml",
-			"<ErrorResponse xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\">\n  <Error>\n    <Type>Sender</Type>\n    <Code>ValidationError</Code>\n    <Message>Group &lt;web&gt; not found</Message>\n  </Error>\n  <RequestId>req-1</RequestId>\n</ErrorResponse>\n", ""},
+			"<ErrorResponse xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\">\n  <Error>\n    <Type>Sender</Type>\n    <Code>ValidationError</Code>\n    <Message>Group &lt;web&gt; not found</Message>\n  </Error>\n  <RequestId>req-1</RequestId>\n</ErrorResponse>\n", "", "", ""},
 		{"query, receiver, unknown service", Query, "iam", NewError(http.StatusServiceUnavailable, "ServiceUnavailable", "later"), "text/xml",
-			"<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/\">\n  <Error>\n    <Type>Receiver</Type>\n    <Code>ServiceUnavailable</Code>\n    <Message>later</Message>\n  </Error>\n  <RequestId>req-1</RequestId>\n</ErrorResponse>\n", ""},
+			"<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/\">\n  <Error>\n    <Type>Receiver</Type>\n    <Code>ServiceUnavailable</Code>\n    <Message>later</Message>\n  </Error>\n  <RequestId>req-1</RequestId>\n</ErrorResponse>\n", "", "", ""},
 		{"EC2", EC2, "ec2", NewError(http.StatusBadRequest, "InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", "i-1"), "text/xml;charset=UTF-8",
-			"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>InvalidInstanceID.NotFound</Code><Message>The instance ID &#39;i-1&#39; does not exist</Message></Error></Errors><RequestID>req-1</RequestID></Response>", ""},
+			"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>InvalidInstanceID.NotFound</Code><Message>The instance ID &#39;i-1&#39; does not exist</Message></Error></Errors><RequestID>req-1</RequestID></Response>", "", "", ""},
 		{"JSON", JSON, "ssm", NewError(http.StatusBadRequest, "InvalidInstanceId", "no such node"), "application/x-amz-json-1.1",
-			`{"__type":"InvalidInstanceId","message":"no such node"}` + "\n", "InvalidInstanceId"},
+			`{"__type":"InvalidInstanceId","message":"no such node"}` + "\n", "InvalidInstanceId", "", ""},
 		{"JSON, no message", JSON, "ssm", NewError(http.StatusBadRequest, "ThrottlingException", ""), "application/x-amz-json-1.1",
-			`{"__type":"ThrottlingException"}` + "\n", "ThrottlingException"},
+			`{"__type":"ThrottlingException"}` + "\n", "ThrottlingException", "", ""},
+		{"JSON 1.0, awsQueryCompatible", JSON, "sqs", &Error{Status: http.StatusBadRequest, Code: "com.amazonaws.sqs#QueueDoesNotExist",
+			Message: "The specified queue does not exist.", QueryCode: "AWS.SimpleQueueService.NonExistentQueue"}, "application/x-amz-json-1.0",
+			`{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"The specified queue does not exist."}` + "\n",
+			"com.amazonaws.sqs#QueueDoesNotExist", "application/x-amz-json-1.0", "AWS.SimpleQueueService.NonExistentQueue;Sender"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
+			if tc.preset != "" {
+				rec.Header().Set("Content-Type", tc.preset)
+			}
 			WriteError(rec, tc.proto, tc.service, "req-1", tc.err)
+			if got := rec.Header().Get("X-Amzn-Query-Error"); got != tc.queryError {
+				t.Errorf("X-Amzn-Query-Error = %q, want %q", got, tc.queryError)
+			}
 			if rec.Code != tc.err.Status {
 				t.Errorf("status = %d, want %d", rec.Code, tc.err.Status)
 			}

@@ -462,7 +462,7 @@ func (p *planner) apply() {
 			candidates = append(candidates, a)
 		}
 	}
-	r := Removals{Candidates: len(candidates), Owned: owned, Cap: limit}
+	r := Removals{Candidates: len(candidates), Owned: owned, Cap: limit, Floor: p.in.Limits.floor(), Percent: p.in.Limits.percent()}
 	var capped string
 	if len(candidates) > limit {
 		capped = fmt.Sprintf("sync would remove %d records, more than the cap of %d (max(%d, %d%% of the %d records this account owns)), "+

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,39 +81,39 @@ func TestDecide(t *testing.T) {
 			name:   "in sync: nothing to do",
 			in:     Input{Mode: ModeSync, Desired: inSync, Zones: []Zone{listing(z1, own("web-a", z1, ia, "10.0.0.1"))}},
 			want:   []string{},
-			inSync: 1, removals: Removals{Owned: 1, Cap: 20},
+			inSync: 1, removals: Removals{Owned: 1, Cap: 20, Floor: 20, Percent: 10},
 		},
 		{
 			name:  "missing, report by default: planned, not executed",
 			in:    Input{Desired: inSync, Zones: []Zone{listing(z1)}},
 			want:  []string{"register missing web-a.corp.example.com " + ia + " held"},
-			drift: Drift{Missing: 1}, removals: Removals{Cap: 20},
+			drift: Drift{Missing: 1}, removals: Removals{Cap: 20, Floor: 20, Percent: 10},
 			reasons: map[int][]string{0: {"no record at web-a.corp.example.com", "report mode"}},
 		},
 		{
 			name:  "missing, upsert: registered",
 			in:    Input{Mode: ModeUpsert, Desired: inSync, Zones: []Zone{listing(z1)}},
 			want:  []string{"register missing web-a.corp.example.com " + ia + " run"},
-			drift: Drift{Missing: 1}, removals: Removals{Cap: 20},
+			drift: Drift{Missing: 1}, removals: Removals{Cap: 20, Floor: 20, Percent: 10},
 		},
 		{
 			name:  "wrong address at the same name: replaced",
 			in:    Input{Mode: ModeUpsert, Desired: inSync, Zones: []Zone{listing(z1, own("web-a", z1, ia, "10.9.9.9"))}},
 			want:  []string{"register wrong-address web-a.corp.example.com " + ia + " run"},
-			drift: Drift{WrongAddress: 1}, removals: Removals{Owned: 1, Cap: 20},
+			drift: Drift{WrongAddress: 1}, removals: Removals{Owned: 1, Cap: 20, Floor: 20, Percent: 10},
 			reasons: map[int][]string{0: {"holds 10.9.9.9, not 10.0.0.1 alone"}},
 		},
 		{
 			name:  "an extra address at the name: replaced",
 			in:    Input{Mode: ModeSync, Desired: inSync, Zones: []Zone{listing(z1, own("web-a", z1, ia, "10.0.0.1", "10.9.9.9"))}},
 			want:  []string{"register wrong-address web-a.corp.example.com " + ia + " run"},
-			drift: Drift{WrongAddress: 1}, removals: Removals{Owned: 1, Cap: 20},
+			drift: Drift{WrongAddress: 1}, removals: Removals{Owned: 1, Cap: 20, Floor: 20, Percent: 10},
 		},
 		{
 			name:  "only the marker (a register stopped halfway): replaced",
 			in:    Input{Mode: ModeUpsert, Desired: inSync, Zones: []Zone{listing(z1, own("web-a", z1, ia))}},
 			want:  []string{"register wrong-address web-a.corp.example.com " + ia + " run"},
-			drift: Drift{WrongAddress: 1}, removals: Removals{Owned: 1, Cap: 20},
+			drift: Drift{WrongAddress: 1}, removals: Removals{Owned: 1, Cap: 20, Floor: 20, Percent: 10},
 			reasons: map[int][]string{0: {"only the ownership marker"}},
 		},
 		{
@@ -120,7 +121,7 @@ func TestDecide(t *testing.T) {
 			in: Input{Mode: ModeUpsert, Desired: inSync, Zones: []Zone{listing(z1,
 				Owned{FQDN: "web-a." + z1, IPs: []string{"10.0.0.1"}, TTL: 3600, OwnerAccount: account, OwnerInstance: ia})}},
 			want:  []string{"register wrong-ttl web-a.corp.example.com " + ia + " run"},
-			drift: Drift{WrongTTL: 1}, removals: Removals{Owned: 1, Cap: 20},
+			drift: Drift{WrongTTL: 1}, removals: Removals{Owned: 1, Cap: 20, Floor: 20, Percent: 10},
 			reasons: map[int][]string{0: {"TTL 3600, not the configured 300"}},
 		},
 		{
@@ -128,7 +129,7 @@ func TestDecide(t *testing.T) {
 			in: Input{Mode: ModeUpsert, Desired: inSync, Zones: []Zone{listing(z1,
 				Owned{FQDN: "WEB-A.Corp.Example.com.", IPs: []string{"10.0.0.1"}, OwnerAccount: account, OwnerInstance: ia})}},
 			want:   []string{},
-			inSync: 1, removals: Removals{Owned: 1, Cap: 20},
+			inSync: 1, removals: Removals{Owned: 1, Cap: 20, Floor: 20, Percent: 10},
 		},
 		{
 			name: "renamed, new name missing: register it, keep the old one until it is in place",
@@ -138,7 +139,7 @@ func TestDecide(t *testing.T) {
 				"register wrong-address web-a.corp.example.com " + ia + " run",
 				"remove wrong-address old-a.corp.example.com " + ia + " held",
 			},
-			drift: Drift{WrongAddress: 1}, removals: Removals{Owned: 1, Cap: 20},
+			drift: Drift{WrongAddress: 1}, removals: Removals{Owned: 1, Cap: 20, Floor: 20, Percent: 10},
 			reasons: map[int][]string{
 				0: {"record is at old-a.corp.example.com, not at web-a.corp.example.com"},
 				1: {"old name of " + ia, "kept until web-a.corp.example.com is in place"},
@@ -150,7 +151,7 @@ func TestDecide(t *testing.T) {
 				Zones: []Zone{listing(z1, own("old-a", z1, ia, "10.0.0.1"), own("web-a", z1, ia, "10.0.0.1"))}},
 			want:   []string{"remove wrong-address old-a.corp.example.com " + ia + " run"},
 			drift:  Drift{WrongAddress: 1},
-			inSync: 1, removals: Removals{Candidates: 1, Owned: 2, Cap: 20, Execute: 1},
+			inSync: 1, removals: Removals{Candidates: 1, Owned: 2, Cap: 20, Floor: 20, Percent: 10, Execute: 1},
 		},
 		{
 			name: "renamed, new name in place: upsert keeps the old one",
@@ -158,7 +159,7 @@ func TestDecide(t *testing.T) {
 				Zones: []Zone{listing(z1, own("old-a", z1, ia, "10.0.0.1"), own("web-a", z1, ia, "10.0.0.1"))}},
 			want:   []string{"remove wrong-address old-a.corp.example.com " + ia + " held"},
 			drift:  Drift{WrongAddress: 1},
-			inSync: 1, removals: Removals{Candidates: 1, Owned: 2, Cap: 20, Withheld: "upsert mode never removes: run sync to remove"},
+			inSync: 1, removals: Removals{Candidates: 1, Owned: 2, Cap: 20, Floor: 20, Percent: 10, Withheld: "upsert mode never removes: run sync to remove"},
 		},
 		{
 			name: "stale records (gone, outside, leaving), sync: removed",
@@ -169,7 +170,7 @@ func TestDecide(t *testing.T) {
 				"remove stale b.corp.example.com " + ib + " run",
 				"remove stale c.corp.example.com " + ic + " run",
 			},
-			drift: Drift{Stale: 3}, removals: Removals{Candidates: 3, Owned: 3, Cap: 20, Execute: 3},
+			drift: Drift{Stale: 3}, removals: Removals{Candidates: 3, Owned: 3, Cap: 20, Floor: 20, Percent: 10, Execute: 3},
 			reasons: map[int][]string{0: {ia + " is gone: because gone"}, 1: {"outside"}, 2: {"leaving"}},
 		},
 		{
@@ -177,27 +178,27 @@ func TestDecide(t *testing.T) {
 			in: Input{Mode: ModeUpsert, Facts: facts(ic, StatusGone),
 				Zones: []Zone{listing(z1, own("c", z1, ic, "10.0.0.3"))}},
 			want:  []string{"remove stale c.corp.example.com " + ic + " held"},
-			drift: Drift{Stale: 1}, removals: Removals{Candidates: 1, Owned: 1, Cap: 20, Withheld: "upsert mode never removes: run sync to remove"},
+			drift: Drift{Stale: 1}, removals: Removals{Candidates: 1, Owned: 1, Cap: 20, Floor: 20, Percent: 10, Withheld: "upsert mode never removes: run sync to remove"},
 		},
 		{
 			name: "stale record, report: kept",
 			in: Input{Facts: facts(ic, StatusGone),
 				Zones: []Zone{listing(z1, own("c", z1, ic, "10.0.0.3"))}},
 			want:  []string{"remove stale c.corp.example.com " + ic + " held"},
-			drift: Drift{Stale: 1}, removals: Removals{Candidates: 1, Owned: 1, Cap: 20, Withheld: "report mode: nothing executes; run sync to remove"},
+			drift: Drift{Stale: 1}, removals: Removals{Candidates: 1, Owned: 1, Cap: 20, Floor: 20, Percent: 10, Withheld: "report mode: nothing executes; run sync to remove"},
 		},
 		{
 			name: "owner in its group but not due a record (warm pool): kept, no action",
 			in: Input{Mode: ModeSync, Facts: facts(ic, StatusInGroup),
 				Zones: []Zone{listing(z1, own("c", z1, ic, "10.0.0.3"))}},
 			want: []string{},
-			kept: 1, removals: Removals{Owned: 1, Cap: 20},
+			kept: 1, removals: Removals{Owned: 1, Cap: 20, Floor: 20, Percent: 10},
 		},
 		{
 			name:  "owner the caller said nothing about: unverified, never removed",
 			in:    Input{Mode: ModeSync, Zones: []Zone{listing(z1, own("c", z1, ic, "10.0.0.3"))}},
 			want:  []string{"remove unverified c.corp.example.com " + ic + " held"},
-			drift: Drift{Unverified: 1}, removals: Removals{Owned: 1, Cap: 20},
+			drift: Drift{Unverified: 1}, removals: Removals{Owned: 1, Cap: 20, Floor: 20, Percent: 10},
 			reasons: map[int][]string{0: {"not told what became of " + ic, "proven gone"}},
 		},
 		{
@@ -211,14 +212,14 @@ func TestDecide(t *testing.T) {
 				"register wrong-address b.corp.example.com " + ib + " run",
 				"remove stale c.corp.example.com " + ic + " held",
 			},
-			drift: Drift{WrongAddress: 1, Stale: 1, Unconfirmed: 1}, removals: Removals{Owned: 2, Cap: 20},
+			drift: Drift{WrongAddress: 1, Stale: 1, Unconfirmed: 1}, removals: Removals{Owned: 2, Cap: 20, Floor: 20, Percent: 10},
 			reasons: map[int][]string{0: {"listing of zone corp.example.com is incomplete"}, 2: {"incomplete: no removals from it this run"}},
 		},
 		{
 			name:  "a zone no listing covered: unconfirmed",
 			in:    Input{Mode: ModeUpsert, Desired: []Desired{want(ia, "10.0.0.1", "a", z2)}, Zones: []Zone{listing(z1)}},
 			want:  []string{"register unconfirmed a.dev.example.com " + ia + " held"},
-			drift: Drift{Unconfirmed: 1}, removals: Removals{Cap: 20},
+			drift: Drift{Unconfirmed: 1}, removals: Removals{Cap: 20, Floor: 20, Percent: 10},
 			reasons: map[int][]string{0: {"zone dev.example.com was not listed"}},
 		},
 		{
@@ -226,7 +227,7 @@ func TestDecide(t *testing.T) {
 			in:     Input{Mode: ModeSync, Desired: inSync, Zones: []Zone{{Zone: z1, Complete: true, OtherOwner: 7, Owned: []Owned{own("web-a", z1, ia, "10.0.0.1")}}, {Zone: z2, Complete: true, OtherOwner: 5}}},
 			want:   []string{},
 			drift:  Drift{OtherOwner: 12},
-			inSync: 1, removals: Removals{Owned: 1, Cap: 20},
+			inSync: 1, removals: Removals{Owned: 1, Cap: 20, Floor: 20, Percent: 10},
 		},
 		{
 			name: "a name held by a stale record of another instance: sync removes it, the newcomer waits a run",
@@ -236,7 +237,7 @@ func TestDecide(t *testing.T) {
 				"register conflict app.corp.example.com " + ia + " held",
 				"remove stale app.corp.example.com " + ic + " run",
 			},
-			drift: Drift{Stale: 1, Conflict: 1}, removals: Removals{Candidates: 1, Owned: 1, Cap: 20, Execute: 1},
+			drift: Drift{Stale: 1, Conflict: 1}, removals: Removals{Candidates: 1, Owned: 1, Cap: 20, Floor: 20, Percent: 10, Execute: 1},
 			reasons: map[int][]string{0: {"held by " + ic, "stale", "registers on the run after", "never taken over"}},
 		},
 		{
@@ -247,14 +248,14 @@ func TestDecide(t *testing.T) {
 				"register conflict app.corp.example.com " + ia + " held",
 				"remove stale app.corp.example.com " + ic + " held",
 			},
-			drift: Drift{Stale: 1, Conflict: 1}, removals: Removals{Candidates: 1, Owned: 1, Cap: 20, Withheld: "upsert mode never removes: run sync to remove"},
+			drift: Drift{Stale: 1, Conflict: 1}, removals: Removals{Candidates: 1, Owned: 1, Cap: 20, Floor: 20, Percent: 10, Withheld: "upsert mode never removes: run sync to remove"},
 		},
 		{
 			name: "a name held by another instance still in its group: conflict, both left alone",
 			in: Input{Mode: ModeSync, Desired: []Desired{want(ia, "10.0.0.1", "app", z1)}, Facts: facts(ic, StatusInGroup),
 				Zones: []Zone{listing(z1, own("app", z1, ic, "10.0.0.3"))}},
 			want:  []string{"register conflict app.corp.example.com " + ia + " held"},
-			drift: Drift{Conflict: 1}, kept: 1, removals: Removals{Owned: 1, Cap: 20},
+			drift: Drift{Conflict: 1}, kept: 1, removals: Removals{Owned: 1, Cap: 20, Floor: 20, Percent: 10},
 			reasons: map[int][]string{0: {"two instances derive the same name", "{short-id}"}},
 		},
 		{
@@ -265,7 +266,7 @@ func TestDecide(t *testing.T) {
 				"register conflict app.corp.example.com " + ia + " held",
 				"remove unverified app.corp.example.com " + ic + " held",
 			},
-			drift: Drift{Conflict: 1, Unverified: 1}, removals: Removals{Owned: 1, Cap: 20},
+			drift: Drift{Conflict: 1, Unverified: 1}, removals: Removals{Owned: 1, Cap: 20, Floor: 20, Percent: 10},
 		},
 		{
 			name: "a name held as another desired instance's old name: it moves first, the newcomer waits",
@@ -276,7 +277,7 @@ func TestDecide(t *testing.T) {
 				"register wrong-address b-new.corp.example.com " + ib + " run",
 				"remove wrong-address app.corp.example.com " + ib + " held",
 			},
-			drift: Drift{WrongAddress: 1, Conflict: 1}, removals: Removals{Owned: 1, Cap: 20},
+			drift: Drift{WrongAddress: 1, Conflict: 1}, removals: Removals{Owned: 1, Cap: 20, Floor: 20, Percent: 10},
 			reasons: map[int][]string{0: {ib + "'s old name"}, 2: {"kept until b-new.corp.example.com is in place"}},
 		},
 		{
@@ -287,7 +288,7 @@ func TestDecide(t *testing.T) {
 				"register missing app.corp.example.com " + ia + " run",
 				"register conflict app.corp.example.com " + ib + " held",
 			},
-			drift: Drift{Missing: 1, Conflict: 1}, removals: Removals{Cap: 20},
+			drift: Drift{Missing: 1, Conflict: 1}, removals: Removals{Cap: 20, Floor: 20, Percent: 10},
 			reasons: map[int][]string{1: {"shared (sharedHostname) by 2 instances", ia + " (the lowest instance id) registers it"}},
 		},
 		{
@@ -296,7 +297,7 @@ func TestDecide(t *testing.T) {
 				Zones: []Zone{listing(z1, own("app", z1, ib, "10.0.0.2"))}},
 			want:   []string{"register conflict app.corp.example.com " + ia + " held"},
 			drift:  Drift{Conflict: 1},
-			inSync: 1, removals: Removals{Owned: 1, Cap: 20},
+			inSync: 1, removals: Removals{Owned: 1, Cap: 20, Floor: 20, Percent: 10},
 			reasons: map[int][]string{0: {"held by " + ib, "shared"}},
 		},
 		{
@@ -306,7 +307,7 @@ func TestDecide(t *testing.T) {
 				Zones:   []Zone{listing(z1, own("app", z1, ia, "10.0.0.1")), listing(z2)}},
 			want:   []string{"register missing app.dev.example.com " + ib + " run"},
 			drift:  Drift{Missing: 1},
-			inSync: 1, removals: Removals{Owned: 1, Cap: 20},
+			inSync: 1, removals: Removals{Owned: 1, Cap: 20, Floor: 20, Percent: 10},
 		},
 		{
 			name: "the same name moved to another zone: registered there, the old zone's record goes once it is in place",
@@ -314,7 +315,7 @@ func TestDecide(t *testing.T) {
 				Zones: []Zone{listing(z1, own("app", z1, ia, "10.0.0.1")), listing(z2, own("app", z2, ia, "10.0.0.1"))}},
 			want:   []string{"remove wrong-address app.corp.example.com " + ia + " run"},
 			drift:  Drift{WrongAddress: 1},
-			inSync: 1, removals: Removals{Candidates: 1, Owned: 2, Cap: 20, Execute: 1},
+			inSync: 1, removals: Removals{Candidates: 1, Owned: 2, Cap: 20, Floor: 20, Percent: 10, Execute: 1},
 		},
 	}
 	for _, tc := range tests {
@@ -458,6 +459,11 @@ func TestRemovalCap(t *testing.T) {
 			}
 			if got := len(p.Executed()); got != tc.execute {
 				t.Errorf("%d actions execute, want %d", got, tc.execute)
+			}
+			// The limits the cap came from, defaults applied, beside it.
+			floor, pct := cmp.Or(tc.in.Limits.RemovalFloor, DefaultRemovalFloor), cmp.Or(tc.in.Limits.RemovalPercent, DefaultRemovalPercent)
+			if r.Floor != floor || r.Percent != pct || r.Cap != max(floor, r.Owned*pct/100) {
+				t.Errorf("removals %+v, want floor %d percent %d and the cap computed from them", r, floor, pct)
 			}
 			for _, s := range tc.withheld {
 				if !strings.Contains(r.Withheld, s) {

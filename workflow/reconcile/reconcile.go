@@ -285,8 +285,12 @@ type Removals struct {
 	Candidates int `json:"candidates"`
 	// Owned is the number of records this account owns in the listings.
 	Owned int `json:"owned"`
-	// Cap is the most a run may remove: max(floor, percent of Owned).
+	// Cap is the most a run may remove: max(Floor, Percent % of Owned).
 	Cap int `json:"cap"`
+	// Floor and Percent are the limits Cap was computed from, defaults
+	// applied, so a caller need not parse Withheld to say how to raise it.
+	Floor   int `json:"floor"`
+	Percent int `json:"percent"`
 	// Execute is how many removals this run carries out.
 	Execute int `json:"execute"`
 	// Withheld says why candidates are not removed, when they are not.

@@ -18,7 +18,7 @@ import (
 // configuration.
 func AWSEnv(stdout, stderr io.Writer) Env {
 	return Env{
-		Stdout: stdout, Stderr: stderr, StderrIsTerminal: isTerminal(stderr),
+		Stdout: stdout, Stderr: stderr, StderrIsTerminal: IsTerminal(stderr),
 		Connect: connect, Now: time.Now,
 	}
 }
@@ -60,9 +60,9 @@ func LoadConfig(ctx context.Context, profile, region string) (aws.Config, error)
 	return cfg, nil
 }
 
-// isTerminal reports whether w is a character device (a terminal), without
+// IsTerminal reports whether w is a character device (a terminal), without
 // a dependency for it.
-func isTerminal(w io.Writer) bool {
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

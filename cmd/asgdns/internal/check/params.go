@@ -35,6 +35,8 @@ var knownParameters = []string{
 	paramHookHeartbeatTimeout, paramSharedAccount, paramSharedRoleName, "ExternalId", paramZone, paramHostnameTemplate,
 	paramRecordTTL, paramCreatePtr, paramDcInstanceIds, paramDcPlatform, paramDocumentName, paramOnFailure,
 	"HeldAlarmSeconds", "AlarmEmail", "LogRetentionDays",
+	// The reconciler's (asgdns reconcile runs it on demand).
+	"ReconcileIntervalMinutes", "ReconcileMode", "ReconcileRemovalPercent", "ReconcileRemovalFloor",
 }
 
 // requiredParameters have no default in template.yaml: a deployment
