@@ -30,6 +30,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
+
+	"github.com/asgdns/asgdns/workflow/lambdamain"
 )
 
 // InvocationTypeRequestResponse runs the function and waits for its result.
@@ -52,11 +54,11 @@ type Output struct {
 	Payload         []byte
 }
 
-// Attempts bounds the tries of one call: a throttled or failed Lambda
-// service answer (429, 5xx) or no answer is tried again, as the SDK's
-// standard retryer does, with a growing wait. A function's own error is
-// never retried here.
-const Attempts = 3
+// Attempts bounds the tries of one call, as every SDK client of the
+// functions is bounded (lambdamain.SDKAttempts, the one owner): a throttled
+// or failed Lambda service answer (429, 5xx) or no answer is tried again,
+// with a growing wait. A function's own error is never retried here.
+const Attempts = lambdamain.SDKAttempts
 
 // firstBackoff is the wait before the second try.
 const firstBackoff = 500 * time.Millisecond
