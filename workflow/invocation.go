@@ -37,3 +37,16 @@ func (r Request) LogAttrs() []any {
 	}
 	return []any{slog.String("execution", r.Execution), slog.String("instanceId", id), slog.String("asg", asg)}
 }
+
+// Sleep waits for d, or until ctx ends: the one wait the functions
+// make inside an invocation (polling a command, backing off a call).
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/asgdns/asgdns/functions/list-zone/list"
 	"github.com/asgdns/asgdns/functions/reconcile/contract"
+	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
 	"github.com/asgdns/asgdns/workflow/crossaccount"
 	"github.com/asgdns/asgdns/workflow/lambdamain"
@@ -40,5 +41,5 @@ func setup(cfg aws.Config, log *slog.Logger, env config.Lookup) (*list.Handler, 
 		return nil, err
 	}
 	roles := crossaccount.New(sts.NewFromConfig(cfg), session)
-	return &list.Handler{SSM: ssm.NewFromConfig(cfg), Credentials: roles.For, Now: time.Now, Sleep: list.Sleep, Log: log}, nil
+	return &list.Handler{SSM: ssm.NewFromConfig(cfg), Credentials: roles.For, Now: time.Now, Sleep: workflow.Sleep, Log: log}, nil
 }

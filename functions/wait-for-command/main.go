@@ -40,7 +40,7 @@ func main() {
 		roles := crossaccount.New(sts.NewFromConfig(cfg), session)
 		h := &wait.Handler{
 			SSM: ssm.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), Credentials: roles.For, Budget: budget, Hooks: hooks,
-			Now: time.Now, Sleep: wait.Sleep, Log: log,
+			Now: time.Now, Sleep: workflow.Sleep, Log: log,
 		}
 		return h.Handle, nil
 	})

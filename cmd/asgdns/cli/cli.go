@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 )
 
 // Exit codes of every subcommand.
@@ -96,4 +97,26 @@ func (t Table) usage(w io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nRun '%s help <command>' for a command's flags.%s", t.Program, t.Footer)
+}
+
+// ConnectOptions are the AWS configuration flags common to the commands;
+// empty means "as the standard AWS configuration says".
+type ConnectOptions struct {
+	Profile string
+	Region  string
+}
+
+// Env is what a command needs from the process around it; C is the AWS
+// clients it works with.
+type Env[C any] struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	// StderrIsTerminal says a person is watching: progress on stderr is
+	// then worth showing (in a log it is noise).
+	StderrIsTerminal bool
+	// Connect builds the clients once the flags are valid, so a usage
+	// error never needs credentials.
+	Connect func(ctx context.Context, opts ConnectOptions) (C, error)
+	// Now is the clock (relative times, durations, run names).
+	Now func() time.Time
 }

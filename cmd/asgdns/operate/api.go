@@ -9,8 +9,6 @@ package operate
 
 import (
 	"context"
-	"io"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -48,25 +46,12 @@ type Clients struct {
 	CloudFormation CloudFormation
 }
 
-// ConnectOptions are the AWS configuration flags common to the commands;
-// empty means "as the standard AWS configuration says".
-type ConnectOptions struct {
-	Profile string
-	Region  string
-}
+// ConnectOptions are the AWS configuration flags common to the commands.
+type ConnectOptions = cli.ConnectOptions
 
-// Env is what a command needs from the process around it.
-type Env struct {
-	Stdout io.Writer
-	Stderr io.Writer
-	// StderrIsTerminal turns the progress bar on: it is noise in a log.
-	StderrIsTerminal bool
-	// Connect builds the clients once the flags are valid, so a usage
-	// error never needs credentials.
-	Connect func(ctx context.Context, opts ConnectOptions) (Clients, error)
-	// Now is the clock for relative times and durations.
-	Now func() time.Time
-}
+// Env is what a command needs from the process around it (with
+// StderrIsTerminal, the progress bar is on).
+type Env = cli.Env[Clients]
 
 // Exit codes.
 const (

@@ -248,15 +248,3 @@ func withCredentials(p aws.CredentialsProvider) func(*ssm.Options) {
 
 // comment cuts c to SendCommand's 100 bytes (all ASCII).
 func comment(c string) string { return c[:min(len(c), maxComment)] }
-
-// Sleep waits for d, or until ctx ends.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

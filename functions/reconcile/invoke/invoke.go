@@ -31,6 +31,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
 
+	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/lambdamain"
 )
 
@@ -91,7 +92,7 @@ func NewFromConfig(cfg aws.Config) *Client {
 		}
 		endpoint = "https://lambda." + cfg.Region + "." + suffix
 	}
-	return &Client{cfg: cfg, endpoint: strings.TrimRight(endpoint, "/"), signer: v4.NewSigner(), sleep: sleep, now: time.Now}
+	return &Client{cfg: cfg, endpoint: strings.TrimRight(endpoint, "/"), signer: v4.NewSigner(), sleep: workflow.Sleep, now: time.Now}
 }
 
 // Invoke calls POST /2015-03-31/functions/{FunctionName}/invocations, as
@@ -224,16 +225,4 @@ func apiError(res *http.Response, body []byte) error {
 		msg = e.MessageCaps
 	}
 	return &ResponseError{GenericAPIError: smithy.GenericAPIError{Code: code, Message: msg}, Status: res.StatusCode}
-}
-
-// sleep waits for d, or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

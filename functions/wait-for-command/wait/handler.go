@@ -102,18 +102,6 @@ func LoadBudget(env config.Lookup) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
-// Sleep waits for d, or until ctx ends.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // heartbeat tells Auto Scaling the workflow is still working, resetting the
 // hook's heartbeat timeout, whenever the state machine goes on after this
 // poll (to wait and poll again, or to re-send a failed command). It is best

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -539,19 +538,6 @@ func TestTail(t *testing.T) {
 		if got := tail(tc.in, tc.n); got != tc.want || len(got) > tc.n {
 			t.Errorf("tail(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
 		}
-	}
-}
-
-// TestSleep covers the real Sleep, which the other tests replace.
-func TestSleep(t *testing.T) {
-	if err := Sleep(context.Background(), time.Millisecond); err != nil {
-		t.Errorf("Sleep: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	start := time.Now()
-	if err := Sleep(ctx, time.Minute); !errors.Is(err, context.Canceled) || time.Since(start) > 10*time.Second {
-		t.Errorf("Sleep on a cancelled context returned %v after %v", err, time.Since(start))
 	}
 }
 

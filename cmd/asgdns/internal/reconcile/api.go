@@ -13,8 +13,6 @@ package reconcile
 
 import (
 	"context"
-	"io"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -44,26 +42,13 @@ type Clients struct {
 	Lambda         Lambda
 }
 
-// ConnectOptions say how to reach AWS; empty means "as the standard AWS
-// configuration says".
-type ConnectOptions struct {
-	Profile string
-	Region  string
-}
+// ConnectOptions say how to reach AWS.
+type ConnectOptions = cli.ConnectOptions
 
-// Env is what the command needs from the process around it.
-type Env struct {
-	Stdout io.Writer
-	Stderr io.Writer
-	// StderrIsTerminal says a person is waiting: the command then says on
-	// stderr that the run is under way (it can take minutes).
-	StderrIsTerminal bool
-	// Connect builds the clients once the flags are valid, so a usage
-	// error never needs credentials.
-	Connect func(ctx context.Context, opts ConnectOptions) (Clients, error)
-	// Now names the run (cli-<UTC time>).
-	Now func() time.Time
-}
+// Env is what the command needs from the process around it (with
+// StderrIsTerminal, it says on stderr that the run is under way: it can
+// take minutes; Now names the run, cli-<UTC time>).
+type Env = cli.Env[Clients]
 
 // Exit codes.
 const (
