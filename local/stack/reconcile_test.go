@@ -622,6 +622,18 @@ func TestReconcileReportChangesNothing(t *testing.T) {
 	if after := zoneLines(t, groupPrefix(asg)); !slices.Equal(after, before) {
 		t.Errorf("the zone changed on a report run:\nbefore %q\nafter  %q", before, after)
 	}
+	// The operator's command, against the stack as against AWS: report,
+	// and sync without --yes (a dry run), find the same drift and change
+	// nothing either.
+	for _, args := range [][]string{{"--mode", "report"}, {"--mode", "sync"}} {
+		stdout, stderr, code := asgdns(t, append([]string{"reconcile", "--stack", StackName, "--asg", asg}, args...)...)
+		if code != 0 || !strings.Contains(stdout, "register  missing") || !strings.Contains(stdout, "nothing changed") {
+			t.Errorf("asgdns reconcile %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, stdout, stderr)
+		}
+	}
+	if after := zoneLines(t, groupPrefix(asg)); !slices.Equal(after, before) {
+		t.Errorf("the zone changed on asgdns reconcile without --yes:\nbefore %q\nafter  %q", before, after)
+	}
 }
 
 // BenchmarkReconcile: one upsert run over a group of N instances
