@@ -10,6 +10,7 @@ import (
 
 	"github.com/asgdns/asgdns/workflow"
 	"github.com/asgdns/asgdns/workflow/config"
+	"github.com/asgdns/asgdns/workflow/lambdatest"
 )
 
 var env = map[string]string{
@@ -18,15 +19,7 @@ var env = map[string]string{
 	config.EnvHookNames:          "asgdns-launch,asgdns-terminate",
 }
 
-func without(name string) config.Lookup {
-	return func(k string) (string, bool) {
-		if k == name {
-			return "", false
-		}
-		v, ok := env[k]
-		return v, ok
-	}
-}
+func without(name string) config.Lookup { return lambdatest.EnvWithout(env, name) }
 
 // TestSetup: the configuration the handler is built from, and an init
 // that fails naming each required variable that is missing.

@@ -177,3 +177,15 @@ func containsAll(s string, subs []string) bool {
 	}
 	return true
 }
+
+// EnvWithout looks variables up in env as a function's environment,
+// leaving name out: an init test's way to take one required variable away.
+func EnvWithout(env map[string]string, name string) config.Lookup {
+	return func(k string) (string, bool) {
+		if k == name {
+			return "", false
+		}
+		v, ok := env[k]
+		return v, ok
+	}
+}
